@@ -1,0 +1,34 @@
+"""``python -m translator <command> …``: each command lives in its own module with a ``main(argv)``."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "prepare-data": ("translator.data.prepare", "fetch and align the offline corpora, write splits"),
+    "train-tokenizer": ("translator.tokenizer", "train a shared subword vocabulary for a pair"),
+    "train": ("translator.train", "train an AR or NAR model from a config (resumable)"),
+    "distill": ("translator.distill", "translate training sources with a teacher engine (resumable)"),
+    "evaluate": ("translator.evaluate", "BLEU/chrF with CIs, latency and throughput, as JSON"),
+    "translate": ("translator.translate_cli", "translate stdin line by line with an engine"),
+    "list": ("translator.list_cli", "list the registered translators"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m translator <command> [options]", "", "commands:"]
+    lines += [f"  {name:16} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return module.main(rest) or 0

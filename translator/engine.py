@@ -1,0 +1,106 @@
+"""The one interface every translator implements: load once, translate a batch, report timing.
+
+The workers, the CLI and the evaluation routine only ever talk to an :class:`Engine`, so the
+Bergamot wrapper, the torch AR model and the NAR models are interchangeable behind it.
+"""
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator, Sequence
+
+AR = "AR"
+NAR = "NAR"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the site and the dashboard need to know about a translator without loading it."""
+
+    name: str  # stable id, e.g. "bergamot-en-pt" or "cmlm-en-de"
+    family: str  # AR or NAR
+    architecture: str  # e.g. "marian-int8", "transformer", "cmlm", "ctc-glat"
+    source_lang: str
+    target_lang: str
+    parameters: int | None = None
+    description: str = ""
+    max_input_tokens: int | None = None
+    # Decoding options the engine accepts, with their defaults (beam, iterations, ...).
+    decoding_defaults: dict = field(default_factory=dict)
+
+    @property
+    def pair(self) -> str:
+        return f"{self.source_lang}-{self.target_lang}"
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["pair"] = self.pair
+        return data
+
+
+@dataclass
+class BatchResult:
+    """Outputs of one batch plus the time the model itself spent (tokenization included)."""
+
+    outputs: list[str]
+    model_seconds: float
+    # Per-output extras, e.g. the number of refinement iterations a NAR decoder used.
+    details: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class RefinementStep:
+    """One intermediate hypothesis of an iterative (NAR) decoder, for live display."""
+
+    iteration: int
+    text: str
+    masked_positions: list[int] = field(default_factory=list)
+
+
+class EngineError(ValueError):
+    """Bad input or a broken model folder: the message is meant for the user."""
+
+
+class Engine(abc.ABC):
+    """A loaded translator. Construct once per process; ``translate_batch`` is the hot path."""
+
+    info: EngineInfo
+
+    @abc.abstractmethod
+    def _translate(self, sentences: list[str], **options) -> tuple[list[str], list[dict]]:
+        """Translate non-empty sentences; return outputs and per-sentence details."""
+
+    def translate_batch(self, sentences: Sequence[str], **options) -> BatchResult:
+        sentences = list(sentences)
+        if not sentences:
+            return BatchResult(outputs=[], model_seconds=0.0)
+        unknown = set(options) - set(self.info.decoding_defaults)
+        if unknown:
+            raise EngineError(
+                f"{self.info.name} does not accept option(s) {sorted(unknown)}; "
+                f"it accepts {sorted(self.info.decoding_defaults)}"
+            )
+        # Empty or whitespace-only inputs translate to empty strings without reaching the model.
+        keep = [i for i, s in enumerate(sentences) if s.strip()]
+        outputs = [""] * len(sentences)
+        details: list[dict] = [{} for _ in sentences]
+        start = time.perf_counter()
+        if keep:
+            got, extra = self._translate([sentences[i].strip() for i in keep], **options)
+            for slot, text, det in zip(keep, got, extra or [{}] * len(keep)):
+                outputs[slot] = text
+                details[slot] = det
+        return BatchResult(outputs=outputs, model_seconds=time.perf_counter() - start, details=details)
+
+    def refinement_steps(self, sentence: str, **options) -> Iterator[RefinementStep]:
+        """Intermediate outputs of an iterative decoder; single-pass engines yield just the result."""
+        result = self.translate_batch([sentence], **options)
+        yield RefinementStep(iteration=1, text=result.outputs[0])
+
+    def warm_up(self) -> None:
+        """Run once after loading so the first user request does not pay for lazy initialisation."""
+        self.translate_batch([WARM_UP_TEXT.get(self.info.source_lang, "1.")])
+
+
+WARM_UP_TEXT = {"en": "Hello world.", "pt": "Olá mundo.", "de": "Hallo Welt."}

@@ -1,0 +1,104 @@
+"""Which translators exist, and loading them.
+
+Two sources: pretrained engines that ship inside packages (Bergamot en<->pt), and our own
+checkpoints — every folder under the checkpoints directory that holds an ``engine.json``.
+``engine.json`` carries the :class:`EngineInfo` fields plus ``architecture``, which picks the model
+file that knows how to load the folder. Listing never loads weights; loading is cached per process.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from .engine import Engine, EngineError, EngineInfo
+from .engines import bergamot
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENGINE_FILE = "engine.json"
+
+# architecture (as written in engine.json) -> module with ``load(folder, device) -> Engine``
+CHECKPOINT_LOADERS = {
+    "transformer": "translator.models.ar_transformer",
+    "cmlm": "translator.models.cmlm",
+    "ctc-glat": "translator.models.ctc_glat",
+}
+
+_cache: dict[tuple[str, str | None], Engine] = {}
+_lock = threading.Lock()
+
+
+def checkpoints_dir() -> Path:
+    return Path(os.environ.get("NMT_CHECKPOINTS_DIR", REPO_ROOT / "checkpoints"))
+
+
+def _checkpoint_folders() -> dict[str, Path]:
+    folders = {}
+    root = checkpoints_dir()
+    if root.is_dir():
+        for engine_file in sorted(root.glob(f"*/{ENGINE_FILE}")):
+            folders[engine_file.parent.name] = engine_file.parent
+    return folders
+
+
+def read_engine_file(folder: Path) -> dict:
+    path = Path(folder) / ENGINE_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise EngineError(f"{path} is missing: not a translator checkpoint folder") from None
+    except json.JSONDecodeError as exc:
+        raise EngineError(f"{path} is not valid JSON: {exc}") from None
+
+
+def info_from_engine_file(data: dict, default_name: str) -> EngineInfo:
+    fields = {k: data[k] for k in EngineInfo.__dataclass_fields__ if k in data}
+    fields.setdefault("name", default_name)
+    try:
+        return EngineInfo(**fields)
+    except TypeError as exc:
+        raise EngineError(f"engine.json of {default_name} lacks fields: {exc}") from None
+
+
+def list_engines() -> list[EngineInfo]:
+    infos = [bergamot.info_for(d) for d in bergamot.available_directions()]
+    for name, folder in _checkpoint_folders().items():
+        try:
+            infos.append(info_from_engine_file(read_engine_file(folder), name))
+        except EngineError:
+            continue  # a broken folder is reported when someone tries to load it, not at listing
+    return infos
+
+
+def get_info(name: str) -> EngineInfo:
+    for info in list_engines():
+        if info.name == name:
+            return info
+    raise EngineError(f"unknown translator {name!r}")
+
+
+def load_folder(folder: Path, device: str | None = None) -> Engine:
+    """Load a checkpoint folder directly (used by the CLI on paths outside the registry)."""
+    data = read_engine_file(folder)
+    architecture = data.get("architecture")
+    module_name = CHECKPOINT_LOADERS.get(architecture)
+    if module_name is None:
+        raise EngineError(f"{Path(folder) / ENGINE_FILE}: unknown architecture {architecture!r}")
+    return importlib.import_module(module_name).load(Path(folder), device=device)
+
+
+def load_engine(name: str, device: str | None = None) -> Engine:
+    """The engine called ``name``, loaded once per process and device."""
+    key = (name, device)
+    with _lock:
+        if key not in _cache:
+            if name.startswith("bergamot-"):
+                _cache[key] = bergamot.load(name.removeprefix("bergamot-"), device=device)
+            else:
+                folder = _checkpoint_folders().get(name)
+                if folder is None:
+                    raise EngineError(f"unknown translator {name!r}")
+                _cache[key] = load_folder(folder, device=device)
+        return _cache[key]
