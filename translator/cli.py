@@ -9,6 +9,7 @@ COMMANDS = {
     "train-tokenizer": ("translator.tokenizer", "train a shared subword vocabulary for a pair"),
     "train": ("translator.train", "train an AR or NAR model from a config (resumable)"),
     "distill": ("translator.distill", "translate training sources with a teacher engine (resumable)"),
+    "export": ("translator.export", "average a run's snapshots into a checkpoint folder"),
     "evaluate": ("translator.evaluate", "BLEU/chrF with CIs, latency and throughput, as JSON"),
     "translate": ("translator.translate_cli", "translate stdin line by line with an engine"),
     "list": ("translator.list_cli", "list the registered translators"),

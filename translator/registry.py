@@ -7,7 +7,6 @@ file that knows how to load the folder. Listing never loads weights; loading is 
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import threading
@@ -19,12 +18,8 @@ from .engines import bergamot
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENGINE_FILE = "engine.json"
 
-# architecture (as written in engine.json) -> module with ``load(folder, device) -> Engine``
-CHECKPOINT_LOADERS = {
-    "transformer": "translator.models.ar_transformer",
-    "cmlm": "translator.models.cmlm",
-    "ctc-glat": "translator.models.ctc_glat",
-}
+# Architectures (as written in engine.json) that our torch engine wrapper loads.
+TORCH_ARCHITECTURES = ("transformer", "cmlm", "ctc-glat")
 
 _cache: dict[tuple[str, str | None], Engine] = {}
 _lock = threading.Lock()
@@ -35,11 +30,16 @@ def checkpoints_dir() -> Path:
 
 
 def _checkpoint_folders() -> dict[str, Path]:
+    """Engine name (from engine.json, else the folder name) -> folder."""
     folders = {}
     root = checkpoints_dir()
     if root.is_dir():
         for engine_file in sorted(root.glob(f"*/{ENGINE_FILE}")):
-            folders[engine_file.parent.name] = engine_file.parent
+            try:
+                name = json.loads(engine_file.read_text()).get("name") or engine_file.parent.name
+            except (OSError, json.JSONDecodeError):
+                name = engine_file.parent.name  # listed by folder name; loading will report the error
+            folders[name] = engine_file.parent
     return folders
 
 
@@ -83,10 +83,11 @@ def load_folder(folder: Path, device: str | None = None) -> Engine:
     """Load a checkpoint folder directly (used by the CLI on paths outside the registry)."""
     data = read_engine_file(folder)
     architecture = data.get("architecture")
-    module_name = CHECKPOINT_LOADERS.get(architecture)
-    if module_name is None:
+    if architecture not in TORCH_ARCHITECTURES:
         raise EngineError(f"{Path(folder) / ENGINE_FILE}: unknown architecture {architecture!r}")
-    return importlib.import_module(module_name).load(Path(folder), device=device)
+    from .models import torch_engine  # imports torch: only when a checkpoint is really loaded
+
+    return torch_engine.load(Path(folder), device=device)
 
 
 def load_engine(name: str, device: str | None = None) -> Engine:

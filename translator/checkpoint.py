@@ -1,0 +1,89 @@
+"""The checkpoint folder every family saves to and loads from (``save_pretrained`` style).
+
+    config.json        architecture + hyper-parameters (rebuilds the model)
+    model.safetensors  weights (fp16 for shipping, fp32 during training)
+    tokenizer.json     the shared subword vocabulary
+    engine.json        what the registry lists: name, family, languages, parameters, decoding defaults
+    model_card.json    data, training time, scores (also rendered to README.md)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model, save_model
+
+from .engine import EngineError
+from .tokenizer import SubwordTokenizer
+
+CONFIG, WEIGHTS, ENGINE, CARD = "config.json", "model.safetensors", "engine.json", "model_card.json"
+
+
+def model_class_for(architecture: str):
+    # Imported lazily so loading one family never imports the others.
+    if architecture == "transformer":
+        from .models.ar_transformer import ARTransformer as cls
+    elif architecture == "cmlm":
+        from .models.cmlm import CMLM as cls
+    elif architecture == "ctc-glat":
+        from .models.ctc_glat import CTCGlat as cls
+    else:
+        raise EngineError(f"unknown architecture {architecture!r}")
+    return cls
+
+
+def save_folder(
+    folder: str | Path,
+    model,
+    tokenizer: SubwordTokenizer,
+    engine: dict,
+    card: dict | None = None,
+    half: bool = True,
+) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG).write_text(json.dumps(model.config, indent=2, sort_keys=True) + "\n")
+    copy = model
+    if half:
+        import copy as copy_module
+
+        copy = copy_module.deepcopy(model).half()
+    save_model(copy, str(folder / WEIGHTS))
+    tokenizer.save(folder)
+    engine = dict(engine, architecture=model.architecture, family=model.family,
+                  parameters=model.num_parameters(), decoding_defaults=model.decoding_defaults)
+    (folder / ENGINE).write_text(json.dumps(engine, indent=2, sort_keys=True) + "\n")
+    if card is not None:
+        (folder / CARD).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return folder
+
+
+def load_model_folder(folder: str | Path, device: torch.device | str = "cpu", dtype=torch.float32):
+    """Rebuild the model and tokenizer from a folder; every failure names the file at fault."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EngineError(f"checkpoint folder {folder} does not exist")
+    config_path = folder / CONFIG
+    try:
+        config = json.loads(config_path.read_text())
+    except FileNotFoundError:
+        raise EngineError(f"{config_path} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise EngineError(f"{config_path} is not valid JSON: {exc}") from None
+    model = model_class_for(config.get("architecture"))(config)
+    weights = folder / WEIGHTS
+    if not weights.exists():
+        raise EngineError(f"{weights} is missing")
+    try:
+        missing, unexpected = load_model(model, str(weights), strict=False, device="cpu")
+    except Exception as exc:  # safetensors raises several types for truncated/corrupt files
+        raise EngineError(f"{weights} could not be read: {exc}") from None
+    if missing or unexpected:
+        raise EngineError(f"{weights} does not match {config_path}: missing={missing[:5]} unexpected={unexpected[:5]}")
+    try:
+        tokenizer = SubwordTokenizer.load(folder)
+    except (FileNotFoundError, ValueError) as exc:
+        raise EngineError(str(exc)) from None
+    model.to(device=device, dtype=dtype).eval()
+    return model, tokenizer

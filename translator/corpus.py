@@ -1,0 +1,68 @@
+"""Parallel text → token-budget batches for training (shared by every model family)."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+
+from .models.base import Batch, pad_sequences
+from .tokenizer import SubwordTokenizer
+
+
+def read_lines(path: str | Path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.rstrip("\n") for line in handle]
+
+
+def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str], list[str]]:
+    src, tgt = read_lines(src_path), read_lines(tgt_path)
+    if len(src) != len(tgt):
+        raise ValueError(f"{src_path} has {len(src)} lines but {tgt_path} has {len(tgt)}")
+    return src, tgt
+
+
+class ParallelCorpus:
+    """Tokenized pairs (each side ends with EOS), with pairs that exceed ``max_tokens`` dropped."""
+
+    def __init__(self, src: list[str], tgt: list[str], tokenizer: SubwordTokenizer, max_tokens: int = 200):
+        eos = tokenizer.eos_id
+        pairs = []
+        for s, t in zip(tokenizer.encode(src), tokenizer.encode(tgt)):
+            if s and t and len(s) < max_tokens and len(t) < max_tokens:
+                pairs.append((s + [eos], t + [eos]))
+        self.pairs = pairs
+        self.pad_id = tokenizer.pad_id
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def target_tokens(self) -> int:
+        return sum(len(t) for _, t in self.pairs)
+
+    def batches(self, max_batch_tokens: int, epoch: int, seed: int) -> list[list[int]]:
+        """Index lists of similar-length pairs whose padded size fits the budget, in shuffled order.
+
+        Sorting by length keeps padding small; shuffling the batch order (seeded by epoch) keeps
+        the run reproducible and resumable mid-epoch.
+        """
+        rng = random.Random(seed * 1000 + epoch)
+        order = sorted(range(len(self.pairs)), key=lambda i: (len(self.pairs[i][1]), len(self.pairs[i][0]), rng.random()))
+        batches, current, longest = [], [], 0
+        for i in order:
+            size = max(len(self.pairs[i][0]), len(self.pairs[i][1]))
+            if current and max(longest, size) * (len(current) + 1) > max_batch_tokens:
+                batches.append(current)
+                current, longest = [], 0
+            current.append(i)
+            longest = max(longest, size)
+        if current:
+            batches.append(current)
+        rng.shuffle(batches)
+        return batches
+
+    def collate(self, indices: list[int]) -> Batch:
+        src = [self.pairs[i][0] for i in indices]
+        tgt = [self.pairs[i][1] for i in indices]
+        return Batch(pad_sequences(src, self.pad_id), pad_sequences(tgt, self.pad_id), self.pad_id)
+

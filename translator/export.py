@@ -1,0 +1,91 @@
+"""``python -m translator export``: a training run → a shippable checkpoint folder.
+
+Averages the last N validation snapshots (a cheap, reliable gain for Transformers) or takes the
+best one, and writes the ``save_pretrained``-style folder (fp16 by default) with engine.json and
+a model card that records data, configuration, training time and speed from the run's log.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+import yaml
+
+from .checkpoint import model_class_for, save_folder
+from .tokenizer import SubwordTokenizer
+
+
+def average_state_dicts(paths: list[Path]) -> dict:
+    total = None
+    for path in paths:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if total is None:
+            total = {k: v.clone().double() if v.is_floating_point() else v.clone() for k, v in state.items()}
+        else:
+            for k, v in state.items():
+                if v.is_floating_point():
+                    total[k] += v.double()
+    return {k: (v / len(paths)).float() if v.is_floating_point() else v for k, v in total.items()}
+
+
+def training_summary(run_dir: Path) -> dict:
+    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
+    speeds = [r["tgt_tokens_per_s"] for r in records if "tgt_tokens_per_s" in r]
+    curve = [{"step": r["step"], "elapsed_min": r["elapsed_min"], "valid_bleu": r["valid_bleu"]}
+             for r in records if "valid_bleu" in r]
+    last = records[-1] if records else {}
+    return {
+        "steps": last.get("step"),
+        "epochs": last.get("epoch"),
+        "training_minutes": last.get("elapsed_min"),
+        "median_target_tokens_per_s": sorted(speeds)[len(speeds) // 2] if speeds else None,
+        "validation_curve": curve,
+    }
+
+
+def export(run_dir: Path, out: Path, average: int, name: str | None, description: str, half: bool = True) -> Path:
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    snapshots = sorted((run_dir / "snapshots").glob("step-*.pt"))
+    if average > 0 and snapshots:
+        chosen = snapshots[-average:]
+        state = average_state_dicts(chosen)
+        weights_from = f"average of {len(chosen)} snapshots: {[p.name for p in chosen]}"
+    else:
+        state = torch.load(run_dir / "best.pt", map_location="cpu", weights_only=True)
+        weights_from = "best validation snapshot"
+    tokenizer = SubwordTokenizer.load(run_dir)
+    model = model_class_for(config["architecture"])({**config["model"], "vocab_size": tokenizer.vocab_size})
+    model.load_state_dict(state)
+    engine = {
+        "name": name or config["name"],
+        "source_lang": config["source_lang"],
+        "target_lang": config["target_lang"],
+        "description": description,
+        "max_input_tokens": int(model.config.get("max_source_tokens", 200)),
+    }
+    card = {
+        "name": engine["name"],
+        "architecture": config["architecture"],
+        "parameters": model.num_parameters(),
+        "weights": weights_from,
+        "training_data": {"source": config["train_src"], "target": config["train_tgt"]},
+        "training": training_summary(run_dir),
+        "train_config": config,
+    }
+    return save_folder(out, model, tokenizer, engine, card, half=half)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m translator export")
+    parser.add_argument("--run", required=True, help="run folder, e.g. runs/ar-teacher-en-de")
+    parser.add_argument("--out", required=True, help="checkpoint folder to write")
+    parser.add_argument("--average", type=int, default=5, help="average the last N snapshots (0: best snapshot)")
+    parser.add_argument("--name", help="engine name (default: the run name)")
+    parser.add_argument("--description", default="")
+    parser.add_argument("--fp32", action="store_true", help="keep fp32 weights instead of fp16")
+    args = parser.parse_args(argv)
+    folder = export(Path(args.run), Path(args.out), args.average, args.name, args.description, half=not args.fp32)
+    print(f"wrote {folder}")
+    return 0

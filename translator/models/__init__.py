@@ -1,0 +1,5 @@
+"""Model families, one readable file each: ar_transformer, cmlm, ctc_glat.
+
+Every family subclasses :class:`translator.models.base.TranslationModel`; the training loop, the
+checkpoint format and the engine wrapper are shared and know nothing family-specific.
+"""

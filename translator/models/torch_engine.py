@@ -1,0 +1,69 @@
+"""The :class:`Engine` wrapper shared by all our torch model families.
+
+Tokenize → sort by length → batch → ``model.generate`` → restore order → detokenize. Inputs longer
+than the model's maximum are truncated and the detail ``truncated`` says so (never a crash).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from ..checkpoint import load_model_folder
+from ..device import inference_dtype, resolve_device
+from ..engine import Engine, RefinementStep
+from ..registry import info_from_engine_file, read_engine_file
+from ..tokenizer import SubwordTokenizer
+from .base import pad_sequences
+
+MAX_BATCH_SENTENCES = 64
+
+
+class TorchEngine(Engine):
+    def __init__(self, model, tokenizer: SubwordTokenizer, info, device: torch.device):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.info = info
+        self.device = device
+        self.max_source_tokens = int(model.config.get("max_source_tokens", 200))
+
+    def _encode(self, sentences: list[str]) -> tuple[list[list[int]], list[bool]]:
+        ids, truncated = [], []
+        for seq in self.tokenizer.encode(sentences):
+            # Keep room for EOS; an over-long input is cut, and the detail says so.
+            limit = self.max_source_tokens - 1
+            truncated.append(len(seq) > limit)
+            ids.append(seq[:limit] + [self.tokenizer.eos_id])
+        return ids, truncated
+
+    @torch.inference_mode()
+    def _translate(self, sentences: list[str], **options):
+        options = {**self.info.decoding_defaults, **options}
+        ids, truncated = self._encode(sentences)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        outputs: list[list[int]] = [[] for _ in ids]
+        details: list[dict] = [{} for _ in ids]
+        for start in range(0, len(order), MAX_BATCH_SENTENCES):
+            chunk = order[start : start + MAX_BATCH_SENTENCES]
+            src = pad_sequences([ids[i] for i in chunk], self.tokenizer.pad_id, self.device)
+            got, extra = self.model.generate(src, **options)
+            for i, out, det in zip(chunk, got, extra):
+                outputs[i] = out
+                details[i] = dict(det, truncated=truncated[i])
+        return self.tokenizer.decode(outputs), details
+
+    @torch.inference_mode()
+    def refinement_steps(self, sentence: str, **options) -> Iterator[RefinementStep]:
+        options = {**self.info.decoding_defaults, **options}
+        ids, _ = self._encode([sentence])
+        src = pad_sequences(ids, self.tokenizer.pad_id, self.device)
+        for iteration, out, masked in self.model.refine_steps(src, **options):
+            yield RefinementStep(iteration=iteration, text=self.tokenizer.decode([out])[0], masked_positions=masked)
+
+
+def load(folder: Path, device: str | None = None) -> TorchEngine:
+    torch_device = resolve_device(device)
+    info = info_from_engine_file(read_engine_file(folder), Path(folder).name)
+    model, tokenizer = load_model_folder(folder, torch_device, inference_dtype(torch_device))
+    return TorchEngine(model, tokenizer, info, torch_device)

@@ -1,0 +1,234 @@
+"""``python -m translator train --config CONFIG.yaml``: config-driven, resumable training for every family.
+
+The run folder (``runs/<name>/``) holds everything needed to continue after a kill:
+``last.pt`` (model, optimizer, step, epoch, batch position, elapsed time, early-stopping state),
+``snapshots/`` (model weights at each validation, the last few kept for averaging), ``best.pt``,
+``tokenizer.json`` and ``log.jsonl`` (loss, target tokens/s, validation BLEU, wall time).
+Running the same command again resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+
+from .checkpoint import model_class_for
+from .corpus import ParallelCorpus, read_parallel
+from .models.base import pad_sequences
+from .tokenizer import SubwordTokenizer
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    architecture: str  # transformer | cmlm | ctc-glat
+    train_src: str
+    train_tgt: str
+    valid_src: str
+    valid_tgt: str
+    source_lang: str
+    target_lang: str
+    model: dict = field(default_factory=dict)
+    tokenizer: str = ""  # folder with tokenizer.json; trained from the training files if missing
+    vocab_size: int = 8000
+    runs_dir: str = "runs"
+    max_batch_tokens: int = 4096
+    lr: float = 8e-4
+    warmup_steps: int = 400
+    weight_decay: float = 0.01
+    clip_norm: float = 1.0
+    max_steps: int = 100_000
+    max_minutes: float = 60.0
+    validate_every: int = 250
+    valid_sentences: int = 500
+    valid_decoding: dict = field(default_factory=dict)  # e.g. {"beam": 1} for fast AR validation
+    patience: int = 10  # validations without improvement before stopping
+    keep_snapshots: int = 5
+    threads: int = 1
+    seed: int = 1
+    device: str = "cpu"
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: list[str] = ()) -> "TrainConfig":
+        data = yaml.safe_load(Path(path).read_text())
+        for item in overrides:  # --set key=value, parsed as YAML so numbers stay numbers
+            key, _, value = item.partition("=")
+            target = data
+            *parents, leaf = key.split(".")
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[leaf] = yaml.safe_load(value)
+        return cls(**data)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.name
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then inverse square-root decay (Vaswani et al.)."""
+    step = max(step, 1)
+    if step < config.warmup_steps:
+        return config.lr * step / config.warmup_steps
+    return config.lr * math.sqrt(config.warmup_steps / step)
+
+
+def load_or_train_tokenizer(config: TrainConfig) -> SubwordTokenizer:
+    run_tok = config.run_dir / "tokenizer.json"
+    if run_tok.exists():
+        return SubwordTokenizer.load(run_tok)
+    if config.tokenizer:
+        tokenizer = SubwordTokenizer.load(config.tokenizer)
+    else:
+        tokenizer = SubwordTokenizer.train([config.train_src, config.train_tgt], config.vocab_size)
+    tokenizer.save(config.run_dir)
+    return tokenizer
+
+
+@torch.no_grad()
+def validate(model, tokenizer, sources: list[str], references: list[str], decoding: dict, device) -> dict:
+    import sacrebleu
+
+    model.eval()
+    options = {**model.decoding_defaults, **decoding}
+    encoded = [ids[:199] + [tokenizer.eos_id] for ids in tokenizer.encode(sources)]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    hyps = [""] * len(encoded)
+    for start in range(0, len(order), 64):
+        chunk = order[start : start + 64]
+        out, _ = model.generate(pad_sequences([encoded[i] for i in chunk], tokenizer.pad_id, device), **options)
+        for i, text in zip(chunk, tokenizer.decode(out)):
+            hyps[i] = text
+    model.train()
+    bleu = sacrebleu.corpus_bleu(hyps, [references])
+    return {"valid_bleu": round(bleu.score, 2), "valid_examples": hyps[:3]}
+
+
+def save_state(path: Path, **state) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)  # atomic: a kill mid-write never leaves a corrupt last.pt
+
+
+def train(config: TrainConfig) -> dict:
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    device = torch.device(config.device)
+    run_dir = config.run_dir
+    (run_dir / "snapshots").mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
+    log_path = run_dir / "log.jsonl"
+
+    tokenizer = load_or_train_tokenizer(config)
+    model_cls = model_class_for(config.architecture)
+    model = model_cls({**config.model, "vocab_size": tokenizer.vocab_size}).to(device)
+    max_tokens = int(model.config.get("max_source_tokens", 200))
+    corpus = ParallelCorpus(*read_parallel(config.train_src, config.train_tgt), tokenizer, max_tokens)
+    valid_src, valid_ref = read_parallel(config.valid_src, config.valid_tgt)
+    valid_src, valid_ref = valid_src[: config.valid_sentences], valid_ref[: config.valid_sentences]
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-8,
+                                  weight_decay=config.weight_decay)
+    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed": 0.0, "best_bleu": -1.0, "bad_validations": 0,
+             "snapshots": []}
+    last_path = run_dir / "last.pt"
+    if last_path.exists():
+        saved = torch.load(last_path, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        print(f"resumed {config.name} at step {state['step']} (epoch {state['epoch']})", flush=True)
+    print(f"{config.name}: {model.num_parameters():,} parameters, {len(corpus):,} pairs, "
+          f"{corpus.target_tokens():,} target tokens/epoch", flush=True)
+
+    def log(record: dict) -> None:
+        record = {"step": state["step"], "epoch": state["epoch"], "elapsed_min": round(state["elapsed"] / 60, 2), **record}
+        with open(log_path, "a") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+
+    model.train()
+    window = {"loss": 0.0, "tokens": 0, "seconds": 0.0, "steps": 0}
+    stop_reason = None
+    while stop_reason is None:
+        batches = corpus.batches(config.max_batch_tokens, state["epoch"], config.seed)
+        while state["batch_in_epoch"] < len(batches):
+            started = time.perf_counter()
+            batch = corpus.collate(batches[state["batch_in_epoch"]]).to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(state["step"] + 1, config)
+            loss, stats = model.loss(batch, state["step"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+            optimizer.step()
+            state["step"] += 1
+            state["batch_in_epoch"] += 1
+            seconds = time.perf_counter() - started
+            state["elapsed"] += seconds
+            window["loss"] += float(loss) * stats["tokens"]
+            window["tokens"] += stats["tokens"]
+            window["seconds"] += seconds
+            window["steps"] += 1
+            if state["step"] % 50 == 0:
+                log({"loss": round(window["loss"] / max(window["tokens"], 1), 4),
+                     "tgt_tokens_per_s": round(window["tokens"] / window["seconds"]),
+                     "lr": round(learning_rate(state["step"], config), 7)})
+                window = {"loss": 0.0, "tokens": 0, "seconds": 0.0, "steps": 0}
+            if state["step"] % config.validate_every == 0:
+                stop_reason = validation_round(config, model, tokenizer, valid_src, valid_ref, device, state, log)
+            if state["step"] >= config.max_steps:
+                stop_reason = stop_reason or "max_steps"
+            if state["elapsed"] >= config.max_minutes * 60:
+                stop_reason = stop_reason or "max_minutes"
+            if state["step"] % 50 == 0 or stop_reason:
+                save_state(last_path, model=model.state_dict(), optimizer=optimizer.state_dict(), state=state)
+            if stop_reason:
+                break
+        else:
+            state["epoch"] += 1
+            state["batch_in_epoch"] = 0
+    if state["step"] % config.validate_every != 0 and stop_reason != "early_stopping":
+        validation_round(config, model, tokenizer, valid_src, valid_ref, device, state, log)
+        save_state(last_path, model=model.state_dict(), optimizer=optimizer.state_dict(), state=state)
+    log({"stopped": stop_reason, "best_valid_bleu": state["best_bleu"]})
+    return state
+
+
+def validation_round(config, model, tokenizer, valid_src, valid_ref, device, state, log) -> str | None:
+    """Validate, snapshot the weights (for averaging), track the best, and decide on early stopping."""
+    result = validate(model, tokenizer, valid_src, valid_ref, config.valid_decoding, device)
+    snapshot = config.run_dir / "snapshots" / f"step-{state['step']:07d}.pt"
+    torch.save(model.state_dict(), snapshot)
+    state["snapshots"] = (state["snapshots"] + [snapshot.name])[-config.keep_snapshots :]
+    for old in (config.run_dir / "snapshots").glob("step-*.pt"):
+        if old.name not in state["snapshots"]:
+            old.unlink()
+    if result["valid_bleu"] > state["best_bleu"]:
+        state["best_bleu"] = result["valid_bleu"]
+        state["bad_validations"] = 0
+        torch.save(model.state_dict(), config.run_dir / "best.pt")
+    else:
+        state["bad_validations"] += 1
+    log(result)
+    if state["bad_validations"] >= config.patience:
+        return "early_stopping"
+    return None
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m translator train")
+    parser.add_argument("--config", required=True, help="YAML file with TrainConfig fields")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set max_minutes=5 --set model.decoder_layers=1")
+    args = parser.parse_args(argv)
+    train(TrainConfig.load(args.config, args.set))
+    return 0
