@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP goes to Django, websockets to Channels consumers.
+
+The websocket route checks the Origin header against ALLOWED_HOSTS (no cross-site socket hijacking) and
+carries the session and user, which the consumer uses to decide which jobs a page may see.
+"""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nmt_site.settings")
+# Django must be set up before anything imports models (the consumers do).
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
+
+http_app = django_asgi_app
+if settings.NMT_SERVE_STATIC:
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    http_app = ASGIStaticFilesHandler(django_asgi_app)
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

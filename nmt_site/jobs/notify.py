@@ -1,0 +1,25 @@
+"""Pushing job state to the pages that watch it, through the Channels group of that job."""
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+
+def group_name(job_id) -> str:
+    # Channels group names allow ASCII letters, digits, hyphens and periods: a UUID fits.
+    return f"job.{job_id}"
+
+
+def publish_job(job) -> None:
+    """Send the job's current public state to its group. Never fails the caller: the page can re-read the DB."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(job.id), {"type": "job.update", "job": job.as_dict()})
+    except Exception:  # Redis down or slow: the job itself must go on; pages fall back to fetching state
+        log.warning("could not publish state of job %s", job.id, exc_info=True)

@@ -1,0 +1,169 @@
+"""Django settings, all read from environment variables so the same code runs locally, in tests and in docker.
+
+Defaults are the embedded single-machine setup that ``scripts/run`` starts: SQLite under var/, the Redis at
+127.0.0.1:6379 and the ``cpu`` queue.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("NMT_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in var/ (never a shared default)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",  # first, so `manage.py runserver` is the ASGI server too
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "channels",
+    "nmt_site.jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "nmt_site.urls"
+ASGI_APPLICATION = "nmt_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    },
+]
+
+# --- database: SQLite by default, anything dj-database-url understands via DATABASE_URL -------------------
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the workers write the same file: wait for locks instead of failing at once,
+    # take the write lock at BEGIN (no lock-upgrade deadlocks) and use WAL so readers never block writers.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    if os.environ.get("NMT_TEST_DB_NAME"):
+        # Tests run a separate worker process, so the test database must be a file both can open.
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["NMT_TEST_DB_NAME"]}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+# Single-node self-hosting has no separate web server in front: the ASGI app serves /static/ itself.
+NMT_SERVE_STATIC = env_bool("NMT_SERVE_STATIC", True)
+
+# --- Redis: broker, channel layer -------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "nmt:asgi"},
+    }
+}
+
+# --- translation jobs -------------------------------------------------------------------------------------
+NMT_DEVICE = os.environ.get("NMT_DEVICE", "cpu")
+if NMT_DEVICE not in ("cpu", "gpu"):
+    raise ValueError(f"NMT_DEVICE must be cpu or gpu, not {NMT_DEVICE!r}")
+# One queue per device: a job goes to the workers that run the device this site is configured for.
+NMT_QUEUE = NMT_DEVICE
+NMT_MAX_CHARS = int(os.environ.get("NMT_MAX_CHARS", "5000"))
+# Engines a worker loads and warms up when its process starts (comma-separated registry names).
+NMT_WARM_ENGINES = env_list("NMT_WARM_ENGINES", "bergamot-en-pt,bergamot-pt-en")
+# A job whose worker died this many times is marked failed instead of being run again.
+NMT_MAX_ATTEMPTS = int(os.environ.get("NMT_MAX_ATTEMPTS", "3"))
+# Lines translated per engine call; progress is published after each chunk.
+NMT_CHUNK_LINES = int(os.environ.get("NMT_CHUNK_LINES", "16"))
+
+# --- Celery ----------------------------------------------------------------------------------------------
+NMT_TASK_SOFT_LIMIT = int(os.environ.get("NMT_TASK_SOFT_LIMIT", "120"))
+NMT_TASK_HARD_LIMIT = int(os.environ.get("NMT_TASK_HARD_LIMIT", "150"))
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacked message after visibility_timeout: it must exceed the hard time limit, or a
+# long but healthy job would be handed to a second worker while the first still runs it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": NMT_TASK_HARD_LIMIT + 60}
+CELERY_TASK_ACKS_LATE = True  # ack after the task ran, so a crash mid-job leaves the message to redeliver
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed pool process requeues its message at once
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one job at a time; the others stay in the queue
+CELERY_TASK_SOFT_TIME_LIMIT = NMT_TASK_SOFT_LIMIT
+CELERY_TASK_TIME_LIMIT = NMT_TASK_HARD_LIMIT
+CELERY_TASK_IGNORE_RESULT = True  # results live in the database rows, not in a result backend
+CELERY_TASK_QUEUES = [Queue("cpu"), Queue("gpu")]
+CELERY_TASK_DEFAULT_QUEUE = NMT_QUEUE
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
