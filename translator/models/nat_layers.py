@@ -1,0 +1,126 @@
+"""Building blocks shared by the non-autoregressive families (CMLM, CTC/GLAT).
+
+Pre-norm Transformer layers (more stable than post-norm when trained from scratch with few steps),
+sinusoidal positions (no length limit: the CTC decoder runs on an upsampled source, several times
+longer than any target), embeddings scaled by sqrt(d_model) and tied with the output projection.
+Attention uses ``F.scaled_dot_product_attention``, so CPU and CUDA (fp32/fp16) take the fast path.
+Masks follow one convention throughout: a boolean tensor that is True at real (non-pad) positions.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def sinusoidal_positions(length: int, dim: int, device, dtype) -> torch.Tensor:
+    """(length, dim) sine/cosine table of Vaswani et al.; computed on the fly, so any length works."""
+    position = torch.arange(length, device=device, dtype=torch.float32).unsqueeze(1)
+    inv_freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim, device=device, dtype=torch.float32)
+    table[:, 0::2] = torch.sin(position * inv_freq)
+    table[:, 1::2] = torch.cos(position * inv_freq[: dim // 2])
+    return table.to(dtype)
+
+
+class Attention(nn.Module):
+    """Multi-head attention; self-attention when ``memory`` is None, cross-attention otherwise."""
+
+    def __init__(self, d_model: int, heads: int, dropout: float):
+        super().__init__()
+        assert d_model % heads == 0, "d_model must be divisible by heads"
+        self.heads = heads
+        self.q = nn.Linear(d_model, d_model)
+        self.kv = nn.Linear(d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        B, T, D = x.shape
+        source = x if memory is None else memory
+        S = source.size(1)
+        q = self.q(x).view(B, T, self.heads, D // self.heads).transpose(1, 2)
+        k, v = self.kv(source).view(B, S, 2, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        # Non-causal: every query sees every real key. (B, 1, 1, S) broadcasts over heads and queries.
+        attn_mask = key_mask[:, None, None, :]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(B, T, D))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d_model: int, ffn_dim: int, dropout: float):
+        super().__init__()
+        self.up = nn.Linear(d_model, ffn_dim)
+        self.down = nn.Linear(ffn_dim, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.down(self.dropout(F.relu(self.up(x))))
+
+
+class Layer(nn.Module):
+    """Pre-norm block: self-attention, optional cross-attention to the encoder, feed-forward."""
+
+    def __init__(self, d_model: int, heads: int, ffn_dim: int, dropout: float, cross: bool):
+        super().__init__()
+        self.norm_self = nn.LayerNorm(d_model)
+        self.self_attn = Attention(d_model, heads, dropout)
+        self.norm_cross = nn.LayerNorm(d_model) if cross else None
+        self.cross_attn = Attention(d_model, heads, dropout) if cross else None
+        self.norm_ffn = nn.LayerNorm(d_model)
+        self.ffn = FeedForward(d_model, ffn_dim, dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, mask, memory=None, memory_mask=None):
+        x = x + self.dropout(self.self_attn(self.norm_self(x), mask))
+        if self.cross_attn is not None:
+            x = x + self.dropout(self.cross_attn(self.norm_cross(x), memory_mask, memory))
+        return x + self.dropout(self.ffn(self.norm_ffn(x)))
+
+
+class NATBackbone(nn.Module):
+    """Encoder + non-causal decoder + tied output projection; the families decide what the decoder reads.
+
+    ``embed`` is shared by the source, the decoder input and the output layer (one joint vocabulary).
+    """
+
+    def __init__(self, c: dict):
+        super().__init__()
+        d = c["d_model"]
+        self.d_model = d
+        self.embed = nn.Embedding(c["vocab_size"], d, padding_idx=0)
+        nn.init.normal_(self.embed.weight, std=d**-0.5)
+        with torch.no_grad():
+            self.embed.weight[0].zero_()
+        self.embed_scale = math.sqrt(d)
+        self.dropout = nn.Dropout(c["dropout"])
+        self.encoder = nn.ModuleList(
+            Layer(d, c["heads"], c["ffn_dim"], c["dropout"], cross=False) for _ in range(c["encoder_layers"])
+        )
+        self.encoder_norm = nn.LayerNorm(d)
+        self.decoder = nn.ModuleList(
+            Layer(d, c["heads"], c["ffn_dim"], c["dropout"], cross=True) for _ in range(c["decoder_layers"])
+        )
+        self.decoder_norm = nn.LayerNorm(d)
+
+    def token_embeddings(self, ids: torch.Tensor) -> torch.Tensor:
+        """Scaled token embeddings without positions (the CTC decoder input is built from these)."""
+        return self.embed(ids) * self.embed_scale
+
+    def add_positions(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + sinusoidal_positions(x.size(1), x.size(2), x.device, x.dtype))
+
+    def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        x = self.add_positions(self.token_embeddings(src))
+        for layer in self.encoder:
+            x = layer(x, src_mask)
+        return self.encoder_norm(x)
+
+    def decode(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
+        """Decoder over input embeddings ``x`` (B, T, d) without positions; returns logits (B, T, V)."""
+        x = self.add_positions(x)
+        for layer in self.decoder:
+            x = layer(x, mask, memory, memory_mask)
+        return F.linear(self.decoder_norm(x), self.embed.weight)  # tied output projection
