@@ -48,18 +48,25 @@ class Sources:
     bible_db: Path | None = None
 
 
-def split_libreoffice(per_page: dict[str, list[Pair]]) -> dict[str, list[Pair]]:
+def split_libreoffice(per_page: dict[str, list[Pair]], valid_frac: float | None = None,
+                      test_frac: float | None = None) -> dict[str, list[Pair]]:
+    """Whole pages go to one split (hash of the relative path): repeated boilerplate stays together."""
+    vf = LO_VALID if valid_frac is None else valid_frac
+    tf = LO_TEST if test_frac is None else test_frac
     out: dict[str, list[Pair]] = {s: [] for s in SPLITS}
     for rel in sorted(per_page):
-        out[assign("libreoffice:" + rel, LO_VALID, LO_TEST)].extend(per_page[rel])
+        out[assign("libreoffice:" + rel, vf, tf)].extend(per_page[rel])
     return finalize(out)
 
 
-def split_ding(pairs_de_en: list[Pair]) -> dict[str, list[Pair]]:
+def split_ding(pairs_de_en: list[Pair], valid_frac: float | None = None,
+               test_frac: float | None = None) -> dict[str, list[Pair]]:
     """Ding pairs come as (de, en); our direction is en→de, split by hashed English source."""
+    vf = DING_VALID if valid_frac is None else valid_frac
+    tf = DING_TEST if test_frac is None else test_frac
     out: dict[str, list[Pair]] = {s: [] for s in SPLITS}
     for de, en in pairs_de_en:
-        out[assign("ding:" + en, DING_VALID, DING_TEST)].append((en, de))
+        out[assign("ding:" + en, vf, tf)].append((en, de))
     return finalize(out)
 
 
