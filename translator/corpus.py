@@ -22,6 +22,30 @@ def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str]
     return src, tgt
 
 
+def corpus_training_pairs(data_dir: str | Path, pair: str, corpora: list[str]) -> tuple[list[str], list[str]]:
+    """Train splits of the named corpora of a pair (as written by prepare-data), concatenated.
+
+    Any pair whose source sentence occurs in a valid or test split of *any* corpus of the pair is
+    dropped, so choosing a subset of corpora can never leak evaluation sentences into training.
+    """
+    src_lang, tgt_lang = pair.split("-")
+    root = Path(data_dir) / pair
+    held_out = set()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for split in ("valid", "test"):
+            path = folder / f"{split}.{src_lang}"
+            if path.exists():
+                held_out.update(read_lines(path))
+    sources, targets = [], []
+    for corpus in corpora:
+        src, tgt = read_parallel(root / corpus / f"train.{src_lang}", root / corpus / f"train.{tgt_lang}")
+        for s, t in zip(src, tgt):
+            if s not in held_out:
+                sources.append(s)
+                targets.append(t)
+    return sources, targets
+
+
 class ParallelCorpus:
     """Tokenized pairs (each side ends with EOS), with pairs that exceed ``max_tokens`` dropped."""
 

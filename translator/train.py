@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from .checkpoint import model_class_for
-from .corpus import ParallelCorpus, read_parallel
+from .corpus import ParallelCorpus, corpus_training_pairs, read_parallel
 from .models.base import pad_sequences
 from .tokenizer import SubwordTokenizer
 
@@ -29,12 +29,15 @@ from .tokenizer import SubwordTokenizer
 class TrainConfig:
     name: str
     architecture: str  # transformer | cmlm | ctc-glat
-    train_src: str
-    train_tgt: str
     valid_src: str
     valid_tgt: str
     source_lang: str
     target_lang: str
+    # Training data: explicit files (e.g. a distilled corpus), or corpora of data_dir/<pair>/.
+    train_src: str = ""
+    train_tgt: str = ""
+    data_dir: str = "data"
+    train_corpora: list = field(default_factory=list)
     model: dict = field(default_factory=dict)
     tokenizer: str = ""  # folder with tokenizer.json; trained from the training files if missing
     vocab_size: int = 8000
@@ -71,6 +74,13 @@ class TrainConfig:
     def run_dir(self) -> Path:
         return Path(self.runs_dir) / self.name
 
+    def training_text(self) -> tuple[list[str], list[str]]:
+        if self.train_src:
+            return read_parallel(self.train_src, self.train_tgt)
+        if not self.train_corpora:
+            raise ValueError("config needs train_src/train_tgt or train_corpora")
+        return corpus_training_pairs(self.data_dir, f"{self.source_lang}-{self.target_lang}", self.train_corpora)
+
 
 def learning_rate(step: int, config: TrainConfig) -> float:
     """Linear warm-up, then inverse square-root decay (Vaswani et al.)."""
@@ -80,14 +90,17 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return config.lr * math.sqrt(config.warmup_steps / step)
 
 
-def load_or_train_tokenizer(config: TrainConfig) -> SubwordTokenizer:
+def load_or_train_tokenizer(config: TrainConfig, sources: list[str], targets: list[str]) -> SubwordTokenizer:
     run_tok = config.run_dir / "tokenizer.json"
     if run_tok.exists():
         return SubwordTokenizer.load(run_tok)
     if config.tokenizer:
         tokenizer = SubwordTokenizer.load(config.tokenizer)
     else:
-        tokenizer = SubwordTokenizer.train([config.train_src, config.train_tgt], config.vocab_size)
+        text_file = config.run_dir / "tokenizer-training.txt"
+        text_file.write_text("".join(line + "\n" for line in sources + targets))
+        tokenizer = SubwordTokenizer.train([text_file], config.vocab_size)
+        text_file.unlink()
     tokenizer.save(config.run_dir)
     return tokenizer
 
@@ -127,11 +140,12 @@ def train(config: TrainConfig) -> dict:
     (run_dir / "config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
     log_path = run_dir / "log.jsonl"
 
-    tokenizer = load_or_train_tokenizer(config)
+    sources, targets = config.training_text()
+    tokenizer = load_or_train_tokenizer(config, sources, targets)
     model_cls = model_class_for(config.architecture)
     model = model_cls({**config.model, "vocab_size": tokenizer.vocab_size}).to(device)
     max_tokens = int(model.config.get("max_source_tokens", 200))
-    corpus = ParallelCorpus(*read_parallel(config.train_src, config.train_tgt), tokenizer, max_tokens)
+    corpus = ParallelCorpus(sources, targets, tokenizer, max_tokens)
     valid_src, valid_ref = read_parallel(config.valid_src, config.valid_tgt)
     valid_src, valid_ref = valid_src[: config.valid_sentences], valid_ref[: config.valid_sentences]
 

@@ -1,0 +1,96 @@
+"""``python -m translator distill``: sequence-level knowledge distillation data (Kim & Rush 2016).
+
+Translates training sources with a teacher engine (our AR model, or Bergamot) and writes the
+teacher's outputs as the new targets. Resumable: outputs are appended chunk by chunk with an fsync,
+and a restart continues after the last complete line. Empty teacher outputs are kept as empty
+lines (alignment must never shift); the training loader drops empty pairs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from .corpus import corpus_training_pairs, read_lines
+from .engine import Engine
+
+CHUNK = 512
+
+
+def count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data and not data.endswith(b"\n"):  # a kill mid-write: drop the partial last line
+        data = data[: data.rfind(b"\n") + 1]
+        with open(path, "wb") as handle:
+            handle.write(data)
+    return data.count(b"\n")
+
+
+def distill(engine: Engine, sources: list[str], out_path: Path, options: dict | None = None,
+            chunk: int = CHUNK, log=print) -> dict:
+    """Translate ``sources`` into ``out_path`` (one line each), resuming after existing lines."""
+    options = options or {}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    done = count_lines(out_path)
+    started, translated = time.perf_counter(), 0
+    with open(out_path, "a", encoding="utf-8") as handle:
+        for begin in range(done, len(sources), chunk):
+            batch = [s.replace("\n", " ") for s in sources[begin : begin + chunk]]
+            outputs = engine.translate_batch(batch, **options).outputs
+            handle.write("".join(o.replace("\n", " ").strip() + "\n" for o in outputs))
+            handle.flush()
+            os.fsync(handle.fileno())
+            translated += len(batch)
+            rate = translated / (time.perf_counter() - started)
+            log(f"{begin + len(batch)}/{len(sources)} sentences ({rate:.1f}/s)")
+    return {"sentences": len(sources), "resumed_at": done, "translated_now": translated,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main(argv):
+    from .evaluate import parse_system
+    from .registry import load_engine, load_folder
+
+    parser = argparse.ArgumentParser(prog="python -m translator distill")
+    parser.add_argument("--teacher", required=True, help="engine name or checkpoint folder, optionally :beam=4,...")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--src", help="file of source sentences, one per line")
+    source.add_argument("--corpora", help="comma-separated corpora of --pair whose train sources to distill")
+    parser.add_argument("--pair", help="e.g. en-de (with --corpora)")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--out-prefix", required=True,
+                        help="writes PREFIX.<src lang> (the sources) and PREFIX.<tgt lang> (the teacher's outputs)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    name, options = parse_system(args.teacher)
+    engine = load_folder(Path(name), args.device) if Path(name).is_dir() else load_engine(name, args.device)
+    src_lang, tgt_lang = engine.info.source_lang, engine.info.target_lang
+    if args.src:
+        sources = read_lines(args.src)
+    else:
+        if args.pair != f"{src_lang}-{tgt_lang}":
+            parser.error(f"--pair {args.pair} does not match the teacher's {src_lang}-{tgt_lang}")
+        sources, _ = corpus_training_pairs(args.data_dir, args.pair, args.corpora.split(","))
+    prefix = Path(args.out_prefix)
+    src_path, out_path = Path(f"{prefix}.{src_lang}"), Path(f"{prefix}.{tgt_lang}")
+    src_path.parent.mkdir(parents=True, exist_ok=True)
+    expected = "".join(s.replace("\n", " ") + "\n" for s in sources)
+    if not src_path.exists() or src_path.read_text(encoding="utf-8") != expected:
+        if out_path.exists() and count_lines(out_path):
+            parser.error(f"{out_path} belongs to different sources; remove it to start over")
+        src_path.write_text(expected, encoding="utf-8")
+    summary = distill(engine, sources, out_path, options)
+    summary.update(teacher=engine.info.name, options=options, sources=str(src_path), outputs=str(out_path))
+    Path(f"{prefix}.meta.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    return 0
