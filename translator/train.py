@@ -188,7 +188,7 @@ def train(config: TrainConfig) -> dict:
             state["batch_in_epoch"] += 1
             seconds = time.perf_counter() - started
             state["elapsed"] += seconds
-            window["loss"] += float(loss) * stats["tokens"]
+            window["loss"] += float(loss.detach()) * stats["tokens"]
             window["tokens"] += stats["tokens"]
             window["seconds"] += seconds
             window["steps"] += 1

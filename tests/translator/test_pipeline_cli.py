@@ -1,0 +1,114 @@
+"""The library's command line end to end on a toy task: train → resume → export → registry →
+distill (resumable) → evaluate JSON. Real training, real decoding, no mocks."""
+import json
+
+import pytest
+
+from translator.cli import main as cli
+from translator.engine import EngineError
+
+from .toy_task import toy_config, write_toy_corpus
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy")
+    paths = write_toy_corpus(folder / "data")
+    config = toy_config(folder, paths, validate_every=150)
+    assert cli(["train", "--config", str(config), "--set", "max_steps=300"]) == 0
+    # Running again with a higher step budget resumes from last.pt instead of starting over.
+    assert cli(["train", "--config", str(config)]) == 0
+    ckpt = folder / "checkpoints" / "toy-ar"
+    assert cli(["export", "--run", str(folder / "runs" / "toy-transformer"), "--out", str(ckpt),
+                "--average", "2", "--name", "toy-ar"]) == 0
+    return folder, paths, ckpt
+
+
+def log_records(folder):
+    path = folder / "runs" / "toy-transformer" / "log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_training_resumes_and_learns(trained, capsys):
+    folder, _, _ = trained
+    records = log_records(folder)
+    steps = [r["step"] for r in records if "loss" in r]
+    assert steps == sorted(steps) and steps[-1] == 600  # one continuous run: no step trained twice
+    assert len(steps) == len(set(steps))
+    bleus = [r["valid_bleu"] for r in records if "valid_bleu" in r]
+    assert bleus[-1] > 90, bleus  # the toy mapping is learned almost perfectly
+    assert all(r["tgt_tokens_per_s"] > 0 for r in records if "tgt_tokens_per_s" in r)
+
+
+def test_exported_folder_is_complete_and_registered(trained, monkeypatch):
+    folder, _, ckpt = trained
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "engine.json", "model_card.json"):
+        assert (ckpt / name).exists(), name
+    card = json.loads((ckpt / "model_card.json").read_text())
+    assert card["training"]["steps"] == 600 and card["training"]["median_target_tokens_per_s"] > 0
+    monkeypatch.setenv("NMT_CHECKPOINTS_DIR", str(ckpt.parent))
+    from translator import registry
+
+    assert "toy-ar" in [i.name for i in registry.list_engines()]
+    engine = registry.load_engine("toy-ar")
+    result = engine.translate_batch(["alpha beta gamma", "", "kappa iota eta delta"], beam=1)
+    assert result.outputs == ["ALPHA BETA GAMMA", "", "KAPPA IOTA ETA DELTA"]
+    assert result.model_seconds > 0
+
+
+def test_distill_writes_aligned_outputs_and_resumes(trained):
+    folder, paths, ckpt = trained
+    prefix = folder / "kd" / "valid"
+    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["valid.en"]),
+                "--out-prefix", str(prefix)]) == 0
+    full = (folder / "kd" / "valid.de").read_text().splitlines()
+    sources = paths["valid.en"].read_text().splitlines()
+    assert len(full) == len(sources)
+    assert sum(out == src.upper() for out, src in zip(full, sources)) >= 0.75 * len(sources)  # last-word slips on 7-word inputs are allowed
+    # Simulate a kill mid-write: a cut-off file resumes after its last complete line.
+    text = (folder / "kd" / "valid.de").read_text()
+    (folder / "kd" / "valid.de").write_text(text[: len(text) // 2 + 3])
+    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["valid.en"]),
+                "--out-prefix", str(prefix)]) == 0
+    assert (folder / "kd" / "valid.de").read_text().splitlines() == full
+    meta = json.loads((folder / "kd" / "valid.meta.json").read_text())
+    assert 0 < meta["resumed_at"] < len(sources)
+
+
+def test_evaluate_writes_protocol_json(trained):
+    folder, paths, ckpt = trained
+    out = folder / "eval.json"
+    assert cli(["evaluate", "--system", f"{ckpt}:beam=4", "--system", f"{ckpt}:beam=1",
+                "--test-set", f"toy={paths['valid.en']},{paths['valid.de']}",
+                "--latency-sentences", "10", "--bootstrap", "100", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["environment"]["threads"] == 1 and report["environment"]["torch"]
+    assert report["test_sets"]["toy"]["sentences"] == 60
+    assert report["baseline"] == "toy-ar beam=4"
+    for system in report["systems"]:
+        r = system["results"]["toy"]
+        assert r["bleu"] > 90 and r["bleu_signature"].startswith("nrefs:1")
+        assert r["bleu_ci95"][0] <= r["bleu"] + 1e-6 <= r["bleu_ci95"][1] + 2
+        assert r["latency_ms"]["p50"] > 0 and r["latency_ms"]["p95"] >= r["latency_ms"]["p50"]
+        assert set(r["throughput"]) == {"16", "64"}
+        assert "toy-ar beam=4" in r["speedup"]
+    assert report["systems"][0]["results"]["toy"]["bleu_p_vs_baseline"] is None
+    assert report["systems"][1]["results"]["toy"]["bleu_p_vs_baseline"] is not None
+
+
+def test_corrupt_checkpoint_names_the_file(trained, tmp_path):
+    import shutil
+
+    from translator.registry import load_folder
+
+    _, _, ckpt = trained
+    broken = tmp_path / "broken"
+    shutil.copytree(ckpt, broken)
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(EngineError, match="model.safetensors"):
+        load_folder(broken)
+    (broken / "config.json").unlink()
+    with pytest.raises(EngineError, match="config.json"):
+        load_folder(broken)
+    with pytest.raises(EngineError, match="does not exist|engine.json"):
+        load_folder(tmp_path / "nowhere")
