@@ -11,6 +11,7 @@ Server → client:
     {"type": "job", "job": {...}}                    a job's full public state (see TranslationJob.as_dict)
     {"type": "accepted", "job": {...}, "request_id": ...}
     {"type": "error", "code": "...", "message": "...", "request_id": ...}
+    {"type": "unsubscribed", "job": "<id>"}          no pushes for that job after this frame
     {"type": "pong"}
 A malformed message gets an error frame; the connection stays open.
 """
@@ -84,15 +85,17 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
     # --- handlers --------------------------------------------------------------------------------------------
 
     async def on_subscribe(self, content):
-        job_id = content.get("job")
-        await database_sync_to_async(get_owned_job)(job_id, self.owner)  # raises JobNotFound
-        await self.watch(str(job_id))
+        # Ownership is checked before joining the group (raises JobNotFound); the id is normalised so the
+        # group name matches the one the worker publishes to, however the client spelled the UUID.
+        job = await database_sync_to_async(get_owned_job)(content.get("job"), self.owner)
+        await self.watch(str(job.id))
 
     async def on_unsubscribe(self, content):
-        job_id = str(content.get("job"))
+        job_id = str(content.get("job")).lower()
         if job_id in self.subscribed:
             self.subscribed.discard(job_id)
             await self.channel_layer.group_discard(group_name(job_id), self.channel_name)
+        await self.send_json({"type": "unsubscribed", "job": job_id})
 
     async def on_translate(self, content):
         job = await database_sync_to_async(services.create_job)(
