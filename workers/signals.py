@@ -1,7 +1,8 @@
 """Worker lifecycle hooks: warm engines in every pool process, recover orphaned jobs at start."""
 import logging
 
-from celery.signals import worker_process_init, worker_ready
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, worker_process_init, worker_ready
 from django.conf import settings
 
 from nmt_site.jobs import services
@@ -40,3 +41,23 @@ def recover_orphans(sender=None, **_):
         connections.close_all()  # the pool's processes must not share this connection
     if touched:
         log.warning("recovered %d job(s) left running by an earlier process of %s: %s", len(touched), hostname, touched)
+
+
+@task_failure.connect
+def fail_job_when_task_dies(sender=None, task_id=None, exception=None, args=None, **_):
+    """The task ended without run_job finishing the job, and the message will not come back.
+
+    Fires for the hard time limit (billiard kills the pool process; Celery acks the message) and for errors
+    raised outside run_job's own handling. Not for a lost worker whose message is requeued: that one reruns.
+    """
+    if getattr(sender, "name", None) != services.TRANSLATE_TASK or not args:
+        return
+    if isinstance(exception, TimeLimitExceeded):
+        limit = exception.args[0] if exception.args else settings.NMT_TASK_HARD_LIMIT
+        reason = f"The job took longer than the {limit} s hard time limit and was stopped."
+    else:
+        reason = f"The worker failed while running this job ({type(exception).__name__})."
+    try:
+        services.fail_job(args[0], reason)
+    except Exception:  # the database may be what failed; the startup sweep is the last resort
+        log.exception("could not mark job %s failed", args[0])

@@ -14,7 +14,6 @@ from typing import Callable
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from nmt_site.celery import app as celery_app
@@ -148,6 +147,11 @@ def _fail(job_id, attempt: int | None, reason: str) -> TranslationJob | None:
     return None
 
 
+def fail_job(job_id, reason: str) -> TranslationJob | None:
+    """Mark a job failed if it is still queued or running (a no-op for finished jobs)."""
+    return _fail(job_id, None, reason)
+
+
 def run_job(job_id, *, worker: str, load: Callable = load_engine) -> TranslationJob | None:
     """Run one delivery of the translate task. Safe to call any number of times for the same job."""
     job = TranslationJob.objects.filter(pk=job_id).first()
@@ -180,7 +184,7 @@ def run_job(job_id, *, worker: str, load: Callable = load_engine) -> Translation
     except EngineError as exc:
         return _fail(job.pk, attempt, f"The translator refused the input: {exc}")
     except SoftTimeLimitExceeded:
-        return _fail(job.pk, attempt, f"The job took longer than the {settings.NMT_TASK_SOFT_LIMIT} s limit.")
+        return _fail(job.pk, attempt, "The job ran past its time limit and was stopped; try a shorter text.")
     except Exception as exc:  # a bug or a broken model: the job must not stay running
         log.exception("job %s failed", job.pk)
         return _fail(job.pk, attempt, f"Internal error in the translator ({type(exc).__name__}).")
@@ -252,6 +256,6 @@ def recover_orphaned_jobs(hostname: str) -> list[str]:
 
 
 __all__ = [
-    "JobNotFound", "JobRequestError", "cancel_job", "choose_translator", "create_job", "enqueue_job",
+    "JobNotFound", "JobRequestError", "cancel_job", "choose_translator", "create_job", "enqueue_job", "fail_job",
     "recover_orphaned_jobs", "run_job", "split_lines", "validate_text", "worker_name",
 ]

@@ -159,3 +159,25 @@ def test_worker_killed_mid_job_is_retried_and_finishes(celery_worker_process, tr
     assert len(out_lines) == len(lines)
     assert all("gato" in line.lower() for line in out_lines)
     assert done_before_kill > 0 and int(job.worker.rsplit("/", 1)[1]) != pid
+
+
+def test_time_limit_marks_the_job_failed_with_the_reason(celery_worker_process, transactional_db):
+    """A job that runs past its (soft) time limit ends failed with the reason, not running, and the worker
+    goes on serving."""
+    from nmt_site.celery import app
+
+    lines = [f"Sentence {i}: the dog runs across the wide green field every morning." for i in range(400)]
+    job = TranslationJob.objects.create(
+        owner_session="limit-test", source_lang="en", target_lang="pt", translator="bergamot-en-pt",
+        input_text="\n".join(lines), progress_total=len(lines),
+    )
+    # Only this message gets a 1 s limit; the input takes several seconds.
+    app.send_task(services.TRANSLATE_TASK, args=[str(job.id)], queue="cpu", soft_time_limit=1, time_limit=30)
+    job = wait_for_state(job.id, ("done", "failed"), timeout=60, worker=celery_worker_process)
+    assert job.state == JobState.FAILED, "the input must take longer than 1 s for this test to mean anything"
+    assert "time limit" in job.error and job.finished_at is not None
+    assert 0 < job.progress_done < len(lines)
+
+    after = services.create_job(owner=services.Owner(session_key="limit-test"), text="Good morning.",
+                                source_lang="en", target_lang="pt")
+    assert wait_for_state(after.id, ("done",), worker=celery_worker_process).output_text

@@ -168,3 +168,23 @@ def test_cancel_only_moves_active_jobs():
     assert services.cancel_job(queued.pk, owner).state == JobState.CANCELLED
     done = make_job(state=JobState.DONE, output_text="x")
     assert services.cancel_job(done.pk, owner).state == JobState.DONE
+
+
+def test_task_failure_signal_fails_the_job_after_a_hard_time_limit():
+    """Celery acks the message when billiard kills a process at the hard limit; the signal handler
+    (connected in workers.signals) marks the job failed instead of leaving it running."""
+    from celery.exceptions import TimeLimitExceeded
+    from celery.signals import task_failure
+
+    import workers.signals  # noqa: F401  (connects the handler, as in a worker)
+    from workers.tasks import translate_job
+
+    job = make_job(state=JobState.RUNNING, attempts=1, worker="host/1")
+    done = make_job(state=JobState.DONE, output_text="feito")
+    for j in (job, done):
+        task_failure.send(sender=translate_job, task_id="t", exception=TimeLimitExceeded(150), args=[str(j.pk)],
+                          kwargs={}, traceback=None, einfo=None)
+    job.refresh_from_db()
+    done.refresh_from_db()
+    assert job.state == JobState.FAILED and "150 s hard time limit" in job.error
+    assert done.state == JobState.DONE and done.error == ""
