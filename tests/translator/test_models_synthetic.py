@@ -307,6 +307,19 @@ def test_ctc_skips_targets_that_cannot_fit():
     loss.backward()
 
 
+def test_nar_losses_survive_an_empty_target():
+    """A pair whose target is only EOS (empty after stripping) must not poison the batch with NaN."""
+    src = pad_sequences([[FIRST, FIRST + 1, EOS], [FIRST + 2, EOS]], PAD)
+    tgt = pad_sequences([[EOS], [FIRST + N_SRC + 2, EOS]], PAD)
+    for cls in (CMLM, CTCGlat):
+        torch.manual_seed(0)
+        model = cls(TINY)
+        loss, stats = model.loss(Batch(src, tgt, PAD), step=0)
+        loss.backward()
+        assert math.isfinite(loss.item()) and stats["tokens"] == 1, cls.__name__
+        assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None), cls.__name__
+
+
 # --------------------------------------------------------------------- checkpoints and engine
 
 def _families(ar_model, cmlm_model, ctc_model):

@@ -44,6 +44,9 @@ class Attention(nn.Module):
         q = self.q(x).view(B, T, self.heads, D // self.heads).transpose(1, 2)
         k, v = self.kv(source).view(B, S, 2, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
         # Non-causal: every query sees every real key. (B, 1, 1, S) broadcasts over heads and queries.
+        # A row without any real key (an empty target) would softmax over nothing and put NaN into
+        # the gradients of the whole batch; let it attend to its padding instead (its output is unused).
+        key_mask = key_mask | ~key_mask.any(-1, keepdim=True)
         attn_mask = key_mask[:, None, None, :]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(B, T, D))
