@@ -130,7 +130,8 @@ NMT_DEVICE = os.environ.get("NMT_DEVICE", "cpu")
 if NMT_DEVICE not in ("cpu", "gpu"):
     raise ValueError(f"NMT_DEVICE must be cpu or gpu, not {NMT_DEVICE!r}")
 # One queue per device: a job goes to the workers that run the device this site is configured for.
-NMT_QUEUE = NMT_DEVICE
+# NMT_QUEUE overrides the name (the test suite uses its own queue per run, so parallel runs never mix).
+NMT_QUEUE = os.environ.get("NMT_QUEUE") or NMT_DEVICE
 NMT_MAX_CHARS = int(os.environ.get("NMT_MAX_CHARS", "5000"))
 # Engines a worker loads and warms up when its process starts (comma-separated registry names).
 NMT_WARM_ENGINES = env_list("NMT_WARM_ENGINES", "bergamot-en-pt,bergamot-pt-en")
@@ -154,7 +155,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one job at a time; the o
 CELERY_TASK_SOFT_TIME_LIMIT = NMT_TASK_SOFT_LIMIT
 CELERY_TASK_TIME_LIMIT = NMT_TASK_HARD_LIMIT
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database rows, not in a result backend
-CELERY_TASK_QUEUES = [Queue("cpu"), Queue("gpu")]
+CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys(["cpu", "gpu", NMT_QUEUE])]
 CELERY_TASK_DEFAULT_QUEUE = NMT_QUEUE
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_SERIALIZER = "json"

@@ -27,5 +27,7 @@ os.environ["DATABASE_URL"] = os.environ.get("NMT_TEST_DATABASE_URL", f"sqlite://
 # Per-run file name: two suites running at once (a developer and CI) must not share a database.
 os.environ.setdefault("NMT_TEST_DB_NAME", str(VAR / f"test-db-{os.getpid()}.sqlite3"))
 os.environ["NMT_DEVICE"] = "cpu"
+# A queue of this run's own: a suite running beside another never takes the other's jobs.
+os.environ["NMT_QUEUE"] = f"cpu-test-{os.getpid()}"
 
 from nmt_site.settings import *  # noqa: E402,F401,F403

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import async_to_sync
+from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
@@ -21,5 +22,7 @@ def publish_job(job) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group_name(job.id), {"type": "job.update", "job": job.as_dict()})
+    except SoftTimeLimitExceeded:
+        raise  # the task's time limit, not a publishing problem: the job must stop
     except Exception:  # Redis down or slow: the job itself must go on; pages fall back to fetching state
         log.warning("could not publish state of job %s", job.id, exc_info=True)

@@ -46,6 +46,11 @@ def _database_url_for_worker(settings_dict: dict) -> str:
     raise RuntimeError(f"no worker database URL for {engine}")
 
 
+def forget_queue(name: str) -> None:
+    """Delete a per-run queue and kombu's bookkeeping keys for it from the test Redis."""
+    redis.Redis.from_url(settings.REDIS_URL).delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
+
+
 def _wait_for_ping(name: str, process: subprocess.Popen, timeout: float) -> None:
     from nmt_site.celery import app
 
@@ -63,8 +68,6 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` subprocess (prefork, one pool process) on the test Redis and test database."""
     from django.db import connection
 
-    # Leftover messages from an interrupted earlier run would be consumed by this worker: start clean.
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = LOG_DIR / f"worker-{os.getpid()}.log"
@@ -75,13 +78,14 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.REDIS_URL,
         "NMT_DEVICE": "cpu",
+        "NMT_QUEUE": settings.NMT_QUEUE,
         "NMT_WARM_ENGINES": "bergamot-en-pt",
         "NMT_CHUNK_LINES": "4",
         "C_FORCE_ROOT": "1",
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "nmt_site", "worker", "-Q", "cpu", "--pool", "prefork",
+            [sys.executable, "-m", "celery", "-A", "nmt_site", "worker", "-Q", settings.NMT_QUEUE, "--pool", "prefork",
              "--concurrency", "1", "-n", name, "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -92,6 +96,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         process.kill()
         pytest.fail(f"the Celery worker did not start: {exc}\n--- worker log ---\n{worker.log_tail()}")
     yield worker
+    forget_queue(settings.NMT_QUEUE)  # nothing of this run is left behind in the test Redis
     process.send_signal(signal.SIGTERM)  # warm shutdown
     try:
         process.wait(timeout=30)

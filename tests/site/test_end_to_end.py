@@ -9,6 +9,7 @@ import time
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 
 from nmt_site.asgi import application
@@ -172,7 +173,8 @@ def test_time_limit_marks_the_job_failed_with_the_reason(celery_worker_process, 
         input_text="\n".join(lines), progress_total=len(lines),
     )
     # Only this message gets a 1 s limit; the input takes several seconds.
-    app.send_task(services.TRANSLATE_TASK, args=[str(job.id)], queue="cpu", soft_time_limit=1, time_limit=30)
+    app.send_task(services.TRANSLATE_TASK, args=[str(job.id)], queue=settings.NMT_QUEUE,
+                  soft_time_limit=1, time_limit=30)
     job = wait_for_state(job.id, ("done", "failed"), timeout=60, worker=celery_worker_process)
     assert job.state == JobState.FAILED, "the input must take longer than 1 s for this test to mean anything"
     assert "time limit" in job.error and job.finished_at is not None

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import forget_queue
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BASE = os.environ.get("NMT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 
@@ -72,7 +74,9 @@ def test_job_is_created_and_read_on_real_postgres(scratch_postgres):
         again = selectors.get_owned_job(job.id, owner)
         print(connection.vendor, again.state, again.translator, again.input_text == "The cat sleeps.")
     """
-    # The enqueue after commit goes to the `gpu` queue of the test Redis, which no test worker consumes.
-    proc = run_python(code, {"DATABASE_URL": scratch_postgres, "NMT_DEVICE": "gpu"})
+    # The enqueue after commit goes to a queue of the test Redis that no worker consumes; removed after.
+    queue = f"pg-check-{uuid.uuid4().hex[:8]}"
+    proc = run_python(code, {"DATABASE_URL": scratch_postgres, "NMT_QUEUE": queue})
+    forget_queue(queue)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["postgresql", "queued", "bergamot-en-pt", "True"]
