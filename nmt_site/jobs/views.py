@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from . import selectors, services
 from .errors import JobRequestError
@@ -18,7 +18,7 @@ def error_response(exc: JobRequestError) -> JsonResponse:
     return JsonResponse({"error": exc.as_dict()}, status=exc.status)
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 def translate_page(request: HttpRequest):
     selectors.owner_from_request(request)  # creates the session the page's jobs will belong to
@@ -78,7 +78,7 @@ def cancel_job_api(request: HttpRequest, job_id: str):
     return JsonResponse({"job": job.as_dict()})
 
 
-@require_GET
+@require_safe  # GET or HEAD: load balancers probe with either
 def health(request: HttpRequest):
     # ?worker=0 checks only this process's own dependencies (the web container's healthcheck uses it).
     report = run_checks(include_worker=request.GET.get("worker", "1") != "0")

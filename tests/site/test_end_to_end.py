@@ -1,6 +1,7 @@
 """Through real parts: Redis, a real Celery worker process, the ASGI app with its websocket consumer."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -21,12 +22,16 @@ from .conftest import wait_for_state, ws_headers
 pytestmark = pytest.mark.worker
 
 
-async def _receive_until_finished(comm, job_id: str, timeout: float = 60.0) -> list[dict]:
+async def _receive_until_finished(comm, job_id: str, timeout: float = 60.0, worker=None) -> list[dict]:
     """Collect the job frames pushed for ``job_id`` until it finishes."""
     frames = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        msg = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
+        try:
+            msg = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            log = worker.log_tail() if worker else ""
+            raise AssertionError(f"no frame within {timeout} s; got {frames}\n--- worker log ---\n{log}") from None
         if msg["type"] in ("job", "accepted") and msg["job"]["id"] == job_id:
             frames.append(msg["job"])
             if msg["job"]["state"] in ("done", "failed", "cancelled"):
@@ -49,7 +54,7 @@ def test_translate_over_websocket_pushes_portuguese(celery_worker_process, sessi
         accepted = await comm.receive_json_from(timeout=10)
         assert accepted["type"] == "accepted" and accepted["request_id"] == "r1"
         assert accepted["job"]["state"] == "queued"
-        frames = await _receive_until_finished(comm, accepted["job"]["id"])
+        frames = await _receive_until_finished(comm, accepted["job"]["id"], worker=celery_worker_process)
         await comm.disconnect()
         return frames
 
@@ -88,7 +93,7 @@ def test_http_submit_then_websocket_subscribe_and_status(celery_worker_process, 
         assert (await comm.connect())[0]
         # Subscribing replays the current state from the database first (the job may already be done).
         await comm.send_json_to({"type": "subscribe", "job": job_id})
-        frames = await _receive_until_finished(comm, job_id)
+        frames = await _receive_until_finished(comm, job_id, worker=celery_worker_process)
         await comm.disconnect()
         return frames
 
