@@ -66,9 +66,11 @@ def test_translate_over_websocket_pushes_portuguese(celery_worker_process, sessi
     assert len(lines) == 3 and lines[1] == ""
     assert "gato" in lines[0].lower() and "sofá" in lines[0].lower()
     assert "café" in lines[2].lower() and "água" in lines[2].lower()
-    # The pushed frames went through the states in order, and the timings add up.
-    states = [f["state"] for f in frames]
-    assert states[0] == "queued" and "running" in states
+    # Frames never go back in the state machine (a fast worker may finish before the page joins the group,
+    # so which intermediate states show up varies), and the timings add up.
+    rank = {"queued": 0, "running": 1, "done": 2}
+    ranks = [rank[f["state"]] for f in frames]
+    assert ranks == sorted(ranks), [f["state"] for f in frames]
     assert final["queue_seconds"] >= 0 and final["model_seconds"] > 0
     assert final["total_seconds"] >= final["queue_seconds"]
     print(
