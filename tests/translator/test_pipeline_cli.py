@@ -112,3 +112,27 @@ def test_corrupt_checkpoint_names_the_file(trained, tmp_path):
         load_folder(broken)
     with pytest.raises(EngineError, match="does not exist|engine.json"):
         load_folder(tmp_path / "nowhere")
+
+
+def test_distilled_nar_student_end_to_end(trained):
+    """The whole recipe from the CLI: AR teacher → distilled corpus → CTC-GLAT student → evaluation."""
+    folder, paths, ckpt = trained
+    prefix = folder / "kd" / "train"
+    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["train.en"]),
+                "--out-prefix", str(prefix)]) == 0
+    config = toy_config(folder, {**paths, "train.en": prefix.with_suffix(".en"), "train.de": prefix.with_suffix(".de")},
+                        architecture="ctc-glat", lr=0.002, max_steps=300, validate_every=150)
+    assert cli(["train", "--config", str(config)]) == 0
+    student = folder / "checkpoints" / "toy-ctc"
+    assert cli(["export", "--run", str(folder / "runs" / "toy-ctc-glat"), "--out", str(student),
+                "--average", "1", "--name", "toy-ctc"]) == 0
+    assert json.loads((student / "engine.json").read_text())["family"] == "NAR"
+    out = folder / "eval-student.json"
+    assert cli(["evaluate", "--system", f"{ckpt}:beam=1", "--system", str(student),
+                "--test-set", f"toy={paths['valid.en']},{paths['valid.de']}",
+                "--latency-sentences", "10", "--bootstrap", "100", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    nar = report["systems"][1]["results"]["toy"]
+    assert nar["bleu"] > 80, nar["bleu"]
+    assert 0 <= nar["repeated_token_rate"] < 0.5
+    assert nar["speedup"]["toy-ar beam=1"]["latency_p50"] > 0
