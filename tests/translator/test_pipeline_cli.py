@@ -136,3 +136,14 @@ def test_distilled_nar_student_end_to_end(trained):
     assert nar["bleu"] > 80, nar["bleu"]
     assert 0 <= nar["repeated_token_rate"] < 0.5
     assert nar["speedup"]["toy-ar beam=1"]["latency_p50"] > 0
+
+
+def test_unknown_characters_and_mixed_scripts_do_not_crash(trained, monkeypatch):
+    _, _, ckpt = trained
+    from translator.registry import load_folder
+
+    engine = load_folder(ckpt)
+    inputs = ["😀 漢字 Привет alpha beta gamma", "\u200b\u0000 ", "alpha\tbeta\ngamma", "ß" * 5000]
+    result = engine.translate_batch(inputs, beam=2)
+    assert len(result.outputs) == 4 and all(isinstance(o, str) for o in result.outputs)
+    assert result.details[3]["truncated"] is True
