@@ -9,6 +9,9 @@ Client → server (JSON objects):
     {"type": "ping"}
 Server → client:
     {"type": "job", "job": {...}}                    a job's full public state (see TranslationJob.as_dict)
+    {"type": "refinement", "job": "<id>", "step": {"line", "iteration", "text", "masked", "masked_positions"}}
+                                                     one refinement iteration of a job created with "refine": true
+                                                     (on subscribe, the steps stored so far are sent again)
     {"type": "accepted", "job": {...}, "request_id": ...}
     {"type": "error", "code": "...", "message": "...", "request_id": ...}
     {"type": "unsubscribed", "job": "<id>"}          no pushes for that job after this frame
@@ -104,6 +107,8 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             source_lang=content.get("source_lang"),
             target_lang=content.get("target_lang"),
             translator=content.get("translator"),
+            options=content.get("options"),
+            refine=bool(content.get("refine")),
         )
         await self.send_json({"type": "accepted", "job": job.as_dict(), "request_id": content.get("request_id")})
         await self.watch(str(job.id))
@@ -123,6 +128,8 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group_name(job_id), self.channel_name)
             self.subscribed.add(job_id)
         job = await database_sync_to_async(get_owned_job)(job_id, self.owner)
+        for step in job.refinement:  # steps produced before we joined the group: the page dedups repeats
+            await self.send_json({"type": "refinement", "job": job_id, "step": step})
         await self.send_json({"type": "job", "job": job.as_dict()})
 
     async def send_error(self, code: str, message: str, request_id=None):
@@ -132,3 +139,6 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     async def job_update(self, event):
         await self.send_json({"type": "job", "job": event["job"]})
+
+    async def job_refinement(self, event):
+        await self.send_json({"type": "refinement", "job": event["job"], "step": event["step"]})

@@ -35,6 +35,12 @@ class TranslationJob(models.Model):
     target_lang = models.CharField(max_length=16)
     translator = models.CharField(max_length=128)
     input_text = models.TextField()
+    # Decoding options passed to the engine (checked against its decoding_defaults when the job is created).
+    options = models.JSONField(default=dict, blank=True)
+    # Refinement jobs run the engine's refinement_steps and publish every intermediate hypothesis.
+    refine = models.BooleanField(default=False)
+    # The intermediate hypotheses so far: a page that subscribes late still sees every step.
+    refinement = models.JSONField(default=list, blank=True)
 
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     output_text = models.TextField(blank=True)
@@ -79,6 +85,8 @@ class TranslationJob(models.Model):
             "source_lang": self.source_lang,
             "target_lang": self.target_lang,
             "translator": self.translator,
+            "options": self.options,
+            "refine": self.refine,
             "input_chars": len(self.input_text),
             "output": self.output_text,
             "error": self.error,

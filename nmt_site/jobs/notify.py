@@ -26,3 +26,16 @@ def publish_job(job) -> None:
         raise  # the task's time limit, not a publishing problem: the job must stop
     except Exception:  # Redis down or slow: the job itself must go on; pages fall back to fetching state
         log.warning("could not publish state of job %s", job.id, exc_info=True)
+
+
+def publish_refinement(job_id, step: dict) -> None:
+    """One intermediate hypothesis of a refinement job; best effort like publish_job (steps are also stored)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(job_id), {"type": "job.refinement", "job": str(job_id), "step": step})
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        log.warning("could not publish a refinement step of job %s", job_id, exc_info=True)

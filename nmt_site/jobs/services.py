@@ -22,7 +22,7 @@ from translator.registry import list_engines, load_engine
 
 from .errors import JobNotFound, JobRequestError
 from .models import ACTIVE_STATES, FINISHED_STATES, JobState, TranslationJob
-from .notify import publish_job
+from .notify import publish_job, publish_refinement
 from .selectors import Owner, get_owned_job
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,34 @@ def validate_text(text) -> str:
     return text
 
 
-def create_job(*, owner: Owner, text, source_lang=None, target_lang=None, translator=None) -> TranslationJob:
-    """Validate a request, store it as a queued job and enqueue it once the row is committed."""
+def validate_options(info: EngineInfo, options) -> dict:
+    """Decoding options must be ones the engine declares, with plain scalar values."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise JobRequestError("bad_options", "'options' must be a JSON object of decoding settings.")
+    unknown = sorted(set(options) - set(info.decoding_defaults))
+    if unknown:
+        accepted = ", ".join(sorted(info.decoding_defaults)) or "none"
+        raise JobRequestError(
+            "bad_options", f"Translator '{info.name}' does not accept option(s) {unknown}; it accepts: {accepted}."
+        )
+    for key, value in options.items():
+        default = info.decoding_defaults[key]
+        # bool is an int subclass: compare the exact kinds so "beam": true is refused.
+        if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, (int, float, bool)):
+            raise JobRequestError("bad_options", f"Option '{key}' must be like {default!r}.")
+        if not isinstance(value, bool) and not (0 <= value <= 1000):
+            raise JobRequestError("bad_options", f"Option '{key}' is out of range (0..1000).")
+    return dict(options)
+
+
+def create_job(*, owner: Owner, text, source_lang=None, target_lang=None, translator=None, options=None,
+               refine=False) -> TranslationJob:
+    """Validate a request, store it as a queued job and enqueue it once the row is committed.
+
+    ``refine`` asks the worker to publish every refinement iteration (mask-predict) as it is produced.
+    """
     if not owner.known:
         raise JobRequestError("no_session", "This page has no session; reload it and try again.")
     source_lang = _require_str(source_lang, "source_lang", required=False)
@@ -90,6 +116,7 @@ def create_job(*, owner: Owner, text, source_lang=None, target_lang=None, transl
     translator = _require_str(translator, "translator", required=False)
     text = validate_text(text)
     info = choose_translator(source_lang, target_lang, translator)
+    options = validate_options(info, options)
     with transaction.atomic():
         job = TranslationJob.objects.create(
             owner_session=owner.session_key or "",
@@ -98,6 +125,8 @@ def create_job(*, owner: Owner, text, source_lang=None, target_lang=None, transl
             target_lang=info.target_lang,
             translator=info.name,
             input_text=text,
+            options=options,
+            refine=bool(refine),
             progress_total=len(split_lines(text)),
         )
         # Only the id travels through the broker, and only once the row exists for the worker to read.
@@ -180,7 +209,8 @@ def run_job(job_id, *, worker: str, load: Callable = load_engine) -> Translation
 
     try:
         engine = load(job.translator, device=engine_device())
-        outcome = _translate_resumable(job, attempt, engine)
+        run = _translate_refining if job.refine else _translate_resumable
+        outcome = run(job, attempt, engine)
     except EngineError as exc:
         return _fail(job.pk, attempt, f"The translator refused the input: {exc}")
     except SoftTimeLimitExceeded:
@@ -214,7 +244,7 @@ def _translate_resumable(job: TranslationJob, attempt: int, engine) -> tuple[str
     last_publish = 0.0
     while done < len(lines):
         batch = lines[done : done + chunk]
-        result = engine.translate_batch(batch)
+        result = engine.translate_batch(batch, **job.options)
         # One output line per input line, always: a stray newline would shift every later line.
         outputs.extend(text.replace("\n", " ") for text in result.outputs)
         done += len(batch)
@@ -230,6 +260,39 @@ def _translate_resumable(job: TranslationJob, attempt: int, engine) -> tuple[str
             job.refresh_from_db()
             publish_job(job)
     return "\n".join(outputs), model_seconds
+
+
+def _translate_refining(job: TranslationJob, attempt: int, engine) -> tuple[str, float] | None:
+    """Translate line by line through ``engine.refinement_steps``, publishing every iteration as it comes.
+
+    Each step is stored on the row too, so a page that subscribes after the worker started still sees all
+    of them. A retry starts over (refinement jobs are one short text, there is little to resume).
+    """
+    lines = split_lines(job.input_text)
+    outputs: list[str] = []
+    steps: list[dict] = []
+    start = time.perf_counter()
+    for number, line in enumerate(lines):
+        if not line.strip():
+            outputs.append("")
+            continue
+        text = ""
+        for step in engine.refinement_steps(line.strip(), **job.options):
+            text = step.text.replace("\n", " ")
+            event = {"line": number, "iteration": step.iteration, "text": text,
+                     "masked": len(step.masked_positions), "masked_positions": list(step.masked_positions)}
+            steps.append(event)
+            still_ours = TranslationJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
+                refinement=steps
+            )
+            if not still_ours:
+                return None
+            publish_refinement(job.pk, event)
+        outputs.append(text)
+        TranslationJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
+            progress_done=number + 1, output_text="\n".join(outputs)
+        )
+    return "\n".join(outputs), time.perf_counter() - start
 
 
 def recover_orphaned_jobs(hostname: str) -> list[str]:
@@ -257,5 +320,5 @@ def recover_orphaned_jobs(hostname: str) -> list[str]:
 
 __all__ = [
     "JobNotFound", "JobRequestError", "cancel_job", "choose_translator", "create_job", "enqueue_job", "fail_job",
-    "recover_orphaned_jobs", "run_job", "split_lines", "validate_text", "worker_name",
+    "recover_orphaned_jobs", "run_job", "split_lines", "validate_options", "validate_text", "worker_name",
 ]

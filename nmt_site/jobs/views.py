@@ -54,6 +54,8 @@ def create_job_api(request: HttpRequest):
             source_lang=data.get("source_lang"),
             target_lang=data.get("target_lang"),
             translator=data.get("translator"),
+            options=data.get("options"),
+            refine=bool(data.get("refine")),
         )
     except JobRequestError as exc:
         return error_response(exc)
@@ -67,6 +69,20 @@ def job_status_api(request: HttpRequest, job_id: str):
     except JobRequestError as exc:
         return error_response(exc)
     return JsonResponse({"job": job.as_dict()})
+
+
+@require_GET
+def job_result_api(request: HttpRequest, job_id: str):
+    """Just the translation of a finished job; 409 while it is still queued or running."""
+    try:
+        job = selectors.get_owned_job(job_id, selectors.owner_from_request(request))
+    except JobRequestError as exc:
+        return error_response(exc)
+    if job.state != "done":
+        exc = JobRequestError("not_done", f"The job is {job.state}; the result exists once it is done.")
+        exc.status = 409
+        return error_response(exc)
+    return JsonResponse({"id": str(job.id), "translator": job.translator, "output": job.output_text})
 
 
 @require_POST
