@@ -1,0 +1,130 @@
+"""LibreTranslate-compatible endpoints plus /metrics and the OpenAPI document. Thin: services do the work."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from . import metrics, openapi, params, services
+from .errors import ApiError
+from .limits import check_rate, identify
+
+log = logging.getLogger(__name__)
+
+
+def api_view(view):
+    """Turn ApiError into LibreTranslate's {"error": message} with its status; API calls carry no CSRF token."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ApiError as exc:
+            return JsonResponse({"error": exc.message}, status=exc.status)
+
+    return wrapper
+
+
+def _caller(request, data):
+    caller = identify(params.text_param(data, "api_key", required=False), request)
+    check_rate(caller)
+    return caller
+
+
+@api_view
+@require_POST
+def translate(request):
+    data = params.read(request)
+    caller = _caller(request, data)
+    q, is_list = params.q_param(data)
+    req = services.TranslateRequest(
+        q=q,
+        is_list=is_list,
+        source=params.text_param(data, "source"),
+        target=params.text_param(data, "target"),
+        fmt=params.text_param(data, "format", required=False) or "text",
+        translator=params.text_param(data, "nmt_translator", required=False),
+        options=params.options_param(data),
+        alternatives=params.int_param(data, "alternatives"),
+    )
+    return JsonResponse(services.translate(req, caller))
+
+
+@api_view
+@require_POST
+def detect(request):
+    data = params.read(request)
+    _caller(request, data)
+    q, _ = params.q_param(data)
+    return JsonResponse(services.detect_language("\n".join(q)), safe=False)
+
+
+@api_view
+@require_http_methods(["GET", "HEAD", "POST"])  # some clients POST (LibreTranslate accepts both)
+def languages(request):
+    return JsonResponse(services.languages(), safe=False)
+
+
+@api_view
+@require_safe
+def frontend_settings(request):
+    langs = services.languages()
+    source = {"code": "auto", "name": "Auto Detect"}
+    first = langs[0]["targets"][0] if langs and langs[0]["targets"] else "en"
+    return JsonResponse({
+        "apiKeys": True,
+        "keyRequired": settings.NMT_API_KEY_REQUIRED,
+        "charLimit": settings.NMT_API_CHAR_LIMIT,
+        "frontendTimeout": 500,
+        "suggestions": False,
+        "filesTranslation": True,
+        "supportedFilesFormat": services.FILE_FORMATS,
+        "language": {"source": source, "target": {"code": first, "name": services.language_name(first)}},
+    })
+
+
+@api_view
+@require_POST
+def translate_file(request):
+    data = params.read(request)
+    caller = _caller(request, data)
+    file_id = services.translate_file(
+        request.FILES.get("file"),
+        source=params.text_param(data, "source"),
+        target=params.text_param(data, "target"),
+        translator=params.text_param(data, "nmt_translator", required=False),
+        caller=caller,
+    )
+    return JsonResponse({"translatedFileUrl": request.build_absolute_uri(f"/download_file/{file_id}")})
+
+
+@api_view
+@require_safe
+def download_file(request, job_id: str, filename: str):
+    job = services.download(job_id)
+    response = HttpResponse(job.output_text, content_type="text/plain; charset=utf-8")
+    safe_name = "".join(c for c in filename if c.isalnum() or c in "._-") or "translation.txt"
+    response["Content-Disposition"] = f'attachment; filename="{safe_name}"'
+    return response
+
+
+@require_safe
+def openapi_document(request):
+    return JsonResponse(openapi.document(), json_dumps_params={"indent": 1})
+
+
+@require_safe
+def metrics_view(request):
+    token = settings.NMT_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or request.GET.get("token")
+        if given != token:
+            return JsonResponse({"error": "Metrics need the configured token (Authorization: Bearer ...)."}, status=403)
+    body, content_type = metrics.render()
+    return HttpResponse(body, content_type=content_type)
