@@ -54,10 +54,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "channels",
+    "corsheaders",
     "nmt_site.jobs",
+    "nmt_site.api",
+    "nmt_site.documents",
 ]
 
 MIDDLEWARE = [
+    "nmt_site.api.metrics.MetricsMiddleware",  # outermost: counts every response, errors included
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as django-cors-headers requires
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +145,27 @@ NMT_MAX_ATTEMPTS = int(os.environ.get("NMT_MAX_ATTEMPTS", "3"))
 # Lines translated per engine call; progress is published after each chunk.
 NMT_CHUNK_LINES = int(os.environ.get("NMT_CHUNK_LINES", "16"))
 
+# --- document translation (nmt_site/documents) -------------------------------------------------------------
+# Uploaded and translated files, under UUID names; never under STATIC_ROOT or any served directory.
+NMT_DOC_DIR = Path(os.environ.get("NMT_DOC_DIR", VAR_DIR / "documents"))
+NMT_DOC_MAX_FILE_BYTES = int(os.environ.get("NMT_DOC_MAX_FILE_BYTES", str(20 * 1024 * 1024)))
+NMT_DOC_MAX_REQUEST_BYTES = int(os.environ.get("NMT_DOC_MAX_REQUEST_BYTES", str(50 * 1024 * 1024)))
+NMT_DOC_MAX_FILES = int(os.environ.get("NMT_DOC_MAX_FILES", "10"))
+NMT_DOC_MAX_SEGMENTS = int(os.environ.get("NMT_DOC_MAX_SEGMENTS", "20000"))
+# A paragraph longer than this is refused before sentence splitting (a 10 MB single line is not prose).
+NMT_DOC_MAX_BLOCK_CHARS = int(os.environ.get("NMT_DOC_MAX_BLOCK_CHARS", "20000"))
+NMT_DOC_ZIP_MAX_MEMBERS = int(os.environ.get("NMT_DOC_ZIP_MAX_MEMBERS", "2000"))
+NMT_DOC_ZIP_MAX_MEMBER_BYTES = int(os.environ.get("NMT_DOC_ZIP_MAX_MEMBER_BYTES", str(50 * 1024 * 1024)))
+NMT_DOC_ZIP_MAX_TOTAL_BYTES = int(os.environ.get("NMT_DOC_ZIP_MAX_TOTAL_BYTES", str(200 * 1024 * 1024)))
+NMT_DOC_ZIP_MAX_RATIO = int(os.environ.get("NMT_DOC_ZIP_MAX_RATIO", "200"))
+# Segments per engine call; each batch is stored and its progress published before the next.
+NMT_DOC_BATCH = int(os.environ.get("NMT_DOC_BATCH", "16"))
+# One task delivery works at most this long, then hands the rest to a fresh task (stays far below the
+# broker's visibility timeout and lets other jobs in between).
+NMT_DOC_SLICE_SECONDS = float(os.environ.get("NMT_DOC_SLICE_SECONDS", "60"))
+# Uploaded and translated files (and their rows) are deleted this long after the upload.
+NMT_DOC_TTL_HOURS = float(os.environ.get("NMT_DOC_TTL_HOURS", "24"))
+
 # --- Celery ----------------------------------------------------------------------------------------------
 NMT_TASK_SOFT_LIMIT = int(os.environ.get("NMT_TASK_SOFT_LIMIT", "120"))
 NMT_TASK_HARD_LIMIT = int(os.environ.get("NMT_TASK_HARD_LIMIT", "150"))
@@ -168,3 +194,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- public API (nmt_site.api) ------------------------------------------------------------------------------
+# API keys are optional; with NMT_API_KEY_REQUIRED every /translate, /detect and /translate_file needs one.
+NMT_API_KEY_REQUIRED = env_bool("NMT_API_KEY_REQUIRED", False)
+# Requests per minute per caller (key, else client address) without a key-specific limit; 0 = unlimited.
+NMT_API_REQUESTS_PER_MINUTE = int(os.environ.get("NMT_API_REQUESTS_PER_MINUTE", "0"))
+# Characters per request without a key-specific limit.
+NMT_API_CHAR_LIMIT = int(os.environ.get("NMT_API_CHAR_LIMIT", str(NMT_MAX_CHARS)))
+# How long an API request waits for its queued job before answering 503.
+NMT_API_TIMEOUT = float(os.environ.get("NMT_API_TIMEOUT", "60"))
+# Translation cache lifetime in Redis; 0 turns the cache off.
+NMT_API_CACHE_SECONDS = int(os.environ.get("NMT_API_CACHE_SECONDS", "86400"))
+# Prefix of the API's Redis keys (rate counters, cache); tests use one per test.
+NMT_API_REDIS_PREFIX = os.environ.get("NMT_API_REDIS_PREFIX", "nmt:api")
+# /metrics answers only with "Authorization: Bearer <token>" when this is set.
+NMT_METRICS_TOKEN = os.environ.get("NMT_METRICS_TOKEN", "")
+
+# CORS for the API only (the pages are same-origin): all origins by default, as LibreTranslate does.
+CORS_URLS_REGEX = r"^/(translate|translate_file|detect|languages|frontend/settings|download_file/.*|api/.*)$"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOW_ALL_ORIGINS = env_bool("CORS_ALLOW_ALL_ORIGINS", not CORS_ALLOWED_ORIGINS)

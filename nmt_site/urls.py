@@ -2,4 +2,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("nmt_site.jobs.urls")),
+    path("", include("nmt_site.api.urls")),
 ]
