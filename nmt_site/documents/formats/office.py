@@ -1,0 +1,190 @@
+"""Office documents: .docx (python-docx), .pptx (python-pptx), .odt (odfpy).
+
+Each paragraph is a block and each text run's text element is a slot: the paragraph is translated as a whole
+and the translation is spread back over its runs (see base.py), so bold/italic/links/styles of every run stay.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+import docx
+import pptx
+from docx.opc.part import XmlPart
+from docx.oxml.ns import qn as wqn
+from odf import opendocument
+from odf.element import Node
+from odf.namespaces import TEXTNS
+from pptx.oxml.ns import qn as aqn
+
+from ..errors import DocumentError, UnsupportedFile
+from ..safety import check_zip, read_member
+from .base import FormatHandler, Slot, block_source, translatable
+
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def _xml_text_setter(t):
+    def set_text(value: str) -> None:
+        t.text = value
+        if value != value.strip():
+            t.set(_XML_SPACE, "preserve")  # Word drops edge spaces of a run otherwise
+    return set_text
+
+
+def _paragraph_blocks(element, p_tag: str, t_tags: tuple[str, ...], allowed_parent=None) -> list[list[Slot]]:
+    """Blocks for every paragraph under ``element``; text elements of a paragraph nested inside another
+    (a text box inside a run) belong to the inner paragraph only."""
+    out = []
+    for p in element.iter(p_tag):
+        block = []
+        for t in p.iter(*t_tags):
+            if next(t.iterancestors(p_tag), None) is not p:
+                continue
+            if allowed_parent is not None and t.getparent().tag != allowed_parent:
+                continue
+            block.append(Slot(t.text or "", setter=_xml_text_setter(t)))
+        if translatable(block_source(block)):
+            out.append(block)
+    return out
+
+
+def _open_failed(label: str):
+    return DocumentError("corrupt_file", f"This {label} file is damaged or not a real {label} file; it cannot be opened.")
+
+
+# Word parts with text a reader sees: the body, headers, footers, footnotes, endnotes, comments.
+_DOCX_PARTS = re.compile(r"^/word/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml$")
+
+
+class DocxHandler(FormatHandler):
+    name = "docx"
+    extensions = (".docx",)
+
+    def check(self, data: bytes) -> None:
+        check_zip(data, "DOCX", required=("[Content_Types].xml", "word/document.xml"))
+
+    def open(self, data: bytes):
+        try:
+            return docx.Document(io.BytesIO(data))
+        except Exception:  # python-docx raises a variety (KeyError, ValueError, lxml errors) for broken packages
+            raise _open_failed("DOCX") from None
+
+    def blocks(self, doc) -> list[list[Slot]]:
+        parts = [p for p in doc.part.package.iter_parts()
+                 if isinstance(p, XmlPart) and _DOCX_PARTS.match(str(p.partname))]
+        out = []
+        for part in sorted(parts, key=lambda p: str(p.partname)):
+            # w:t only: field codes (w:instrText) and deleted text (w:delText) are not reader-visible prose.
+            out.extend(_paragraph_blocks(part.element, wqn("w:p"), (wqn("w:t"),)))
+        return out
+
+    def save(self, doc) -> bytes:
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
+
+
+class PptxHandler(FormatHandler):
+    name = "pptx"
+    extensions = (".pptx",)
+
+    def check(self, data: bytes) -> None:
+        check_zip(data, "PPTX", required=("[Content_Types].xml", "ppt/presentation.xml"))
+
+    def open(self, data: bytes):
+        try:
+            return pptx.Presentation(io.BytesIO(data))
+        except Exception:
+            raise _open_failed("PPTX") from None
+
+    def blocks(self, doc) -> list[list[Slot]]:
+        out = []
+        for slide in doc.slides:
+            elements = [slide.element]
+            if slide.has_notes_slide:
+                elements.append(slide.notes_slide.element)
+            for element in elements:
+                # Text frames, table cells and grouped shapes all keep their text in a:p/a:r/a:t. Field
+                # runs (a:fld: slide numbers, dates) are left alone.
+                out.extend(_paragraph_blocks(element, aqn("a:p"), (aqn("a:t"),), allowed_parent=aqn("a:r")))
+        return out
+
+    def save(self, doc) -> bytes:
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
+
+
+_ODF_PARAGRAPHS = {(TEXTNS, "p"), (TEXTNS, "h")}
+
+
+def _odf_text_setter(node):
+    def set_text(value: str) -> None:
+        node.data = value
+    return set_text
+
+
+def _odf_blocks(element, out: list) -> None:
+    """Depth-first over an odfpy tree: each text:p/text:h is a block of its text nodes (spans and links
+    included), nested paragraphs (notes, frames) are blocks of their own."""
+    for child in element.childNodes:
+        if child.nodeType == Node.ELEMENT_NODE:
+            if child.qname in _ODF_PARAGRAPHS:
+                block: list[Slot] = []
+                _odf_slots(child, block, out)
+                if translatable(block_source(block)):
+                    out.append(block)
+            else:
+                _odf_blocks(child, out)
+
+
+def _odf_slots(element, block: list, out: list) -> None:
+    for child in element.childNodes:
+        if child.nodeType == Node.TEXT_NODE:
+            block.append(Slot(child.data, setter=_odf_text_setter(child)))
+        elif child.nodeType == Node.ELEMENT_NODE:
+            if child.qname in _ODF_PARAGRAPHS:
+                block.append(Slot(" ", fixed=True))
+                _odf_blocks_single(child, out)
+            elif child.qname in ((TEXTNS, "s"), (TEXTNS, "tab"), (TEXTNS, "line-break")):
+                block.append(Slot(" ", fixed=True))
+            elif child.qname[1] in ("note", "frame", "text-box"):
+                block.append(Slot(" ", fixed=True))
+                _odf_blocks(child, out)
+            else:
+                _odf_slots(child, block, out)
+
+
+def _odf_blocks_single(paragraph, out: list) -> None:
+    block: list[Slot] = []
+    _odf_slots(paragraph, block, out)
+    if translatable(block_source(block)):
+        out.append(block)
+
+
+class OdtHandler(FormatHandler):
+    name = "odt"
+    extensions = (".odt",)
+
+    def check(self, data: bytes) -> None:
+        zf = check_zip(data, "ODT", required=("mimetype", "content.xml"))
+        if read_member(zf, zf.getinfo("mimetype"), "ODT").strip() != b"application/vnd.oasis.opendocument.text":
+            raise UnsupportedFile("not_odt", "This is not an OpenDocument text file (wrong mimetype member).")
+
+    def open(self, data: bytes):
+        try:
+            return opendocument.load(io.BytesIO(data))
+        except Exception:
+            raise _open_failed("ODT") from None
+
+    def blocks(self, doc) -> list[list[Slot]]:
+        out: list = []
+        _odf_blocks(doc.text, out)
+        _odf_blocks(doc.masterstyles, out)  # page headers and footers
+        return out
+
+    def save(self, doc) -> bytes:
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
