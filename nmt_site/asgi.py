@@ -16,6 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from nmt_site.documents.routing import websocket_urlpatterns as document_websocket_urlpatterns  # noqa: E402
 from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = django_asgi_app
@@ -27,6 +28,6 @@ if settings.NMT_SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + document_websocket_urlpatterns))),
     }
 )
