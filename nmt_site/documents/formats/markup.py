@@ -94,12 +94,22 @@ class HtmlHandler(FormatHandler):
         return markup_blocks(doc)
 
     def save(self, doc) -> bytes:
-        # Written as UTF-8, so any declared charset must say so too.
+        # Written as UTF-8, so any declared charset must say so too; without a declaration browsers (and
+        # parsers) would read the bytes as windows-1252.
+        declared = False
         for meta in doc.iter("meta"):
             if meta.get("charset"):
                 meta.set("charset", "utf-8")
+                declared = True
             elif (meta.get("http-equiv") or "").lower() == "content-type":
                 meta.set("content", "text/html; charset=utf-8")
+                declared = True
+        head = doc.find("head")
+        if not declared and head is not None:
+            meta = etree.Element("meta", charset="utf-8")
+            meta.tail = head.text
+            head.text = None
+            head.insert(0, meta)
         tree = doc.getroottree()
         return etree.tostring(tree, method="html", encoding="utf-8", doctype=tree.docinfo.doctype or None)
 

@@ -1,0 +1,189 @@
+"""Small documents built in the tests, one per format, with the structure the round-trip checks look at."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+SENTENCES = [
+    "The cat is sleeping on the sofa.",
+    "I drink coffee every morning.",
+    "The water is cold.",
+    "The house is big.",
+    "My brother reads a book in the garden.",
+    "The children play in the park.",
+]
+
+
+def txt() -> bytes:
+    return ("The cat is sleeping on the sofa. I drink coffee every morning.\n\n"
+            "The water is cold.\n  The house is big.\n2024\n").encode()
+
+
+def md() -> bytes:
+    return (
+        "# The house is big\n\n"
+        "The cat is sleeping on the sofa. See [the garden](https://example.com/garden_path) now.\n\n"
+        "```python\nprint('The water is cold.')\n```\n\n"
+        "- I drink coffee every morning with `sugar()` in it.\n"
+        "- Visit https://example.org/water_cold for the water.\n"
+    ).encode()
+
+
+def srt() -> bytes:
+    return (
+        "1\n00:00:01,000 --> 00:00:03,500\nThe cat is sleeping\non the sofa.\n\n"
+        "2\n00:00:04,000 --> 00:00:06,250\nI drink coffee every morning.\n\n"
+        "3\n00:00:07,100 --> 00:00:09,900\nThe water is cold.\n"
+    ).encode()
+
+
+def html() -> bytes:
+    return (
+        "<!DOCTYPE html><html><head><title>The house is big</title><style>p{color:red}</style></head><body>"
+        "<h1>The children play in the park.</h1>"
+        "<p>The cat is <b>sleeping</b> on the <a href=\"https://example.com/sofa\">sofa</a>. I drink coffee every morning.</p>"
+        "<ul><li>The water is cold.</li><li>My brother reads a <em>book</em> in the garden.</li></ul>"
+        "<pre>The water is cold.</pre><script>var x = 'The house is big.';</script>"
+        "</body></html>"
+    ).encode()
+
+
+def docx() -> bytes:
+    import docx as python_docx
+
+    doc = python_docx.Document()
+    doc.add_heading("The house is big", level=1)
+    p = doc.add_paragraph("The cat is ")
+    p.add_run("sleeping").bold = True
+    p.add_run(" on the ")
+    p.add_run("sofa").italic = True
+    p.add_run(". I drink coffee every morning.")
+    doc.add_paragraph("The water is cold.")
+    table = doc.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "My brother reads a book in the garden."
+    table.cell(0, 1).text = "The children play in the park."
+    table.cell(1, 0).text = "The water is cold."
+    table.cell(1, 1).text = "42"
+    section = doc.sections[0]
+    section.header.paragraphs[0].text = "The house is big."
+    section.footer.paragraphs[0].text = "The children play in the park."
+    doc.add_page_break()
+    doc.add_paragraph("My brother reads a book in the garden.")
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def pptx() -> bytes:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[1])
+    slide.shapes.title.text = "The house is big"
+    body = slide.placeholders[1].text_frame
+    body.text = "The cat is sleeping on the sofa."
+    para = body.add_paragraph()
+    run = para.add_run()
+    run.text = "I drink coffee "
+    run2 = para.add_run()
+    run2.text = "every morning."
+    run2.font.bold = True
+    slide.notes_slide.notes_text_frame.text = "The water is cold."
+    slide2 = prs.slides.add_slide(prs.slide_layouts[5])
+    slide2.shapes.title.text = "The children play in the park."
+    table = slide2.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(6), Inches(2)).table
+    table.cell(0, 0).text = "My brother reads a book in the garden."
+    table.cell(0, 1).text = "The water is cold."
+    table.cell(1, 0).text = "The house is big."
+    table.cell(1, 1).text = "7"
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+def odt() -> bytes:
+    from odf.opendocument import OpenDocumentText
+    from odf.style import Style, TextProperties
+    from odf.text import H, P, Span
+
+    doc = OpenDocumentText()
+    bold = Style(name="Bold", family="text")
+    bold.addElement(TextProperties(fontweight="bold"))
+    doc.automaticstyles.addElement(bold)
+    doc.text.addElement(H(outlinelevel=1, text="The house is big"))
+    p = P(text="The cat is ")
+    p.addElement(Span(stylename=bold, text="sleeping"))
+    p.addText(" on the sofa. I drink coffee every morning.")
+    doc.text.addElement(p)
+    doc.text.addElement(P(text="The water is cold."))
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def epub() -> bytes:
+    chapter = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>The house is big</title></head>'
+        "<body><h1>The children play in the park.</h1><p>The cat is <i>sleeping</i> on the sofa.</p>"
+        "<p>I drink coffee every morning.</p></body></html>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("META-INF/container.xml",
+                    '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                    '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+                    "</rootfiles></container>")
+        zf.writestr("OEBPS/content.opf",
+                    '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+                    '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">x</dc:identifier>'
+                    "<dc:title>T</dc:title><dc:language>en</dc:language></metadata>"
+                    '<manifest><item id="c1" href="chapter1.xhtml" media-type="application/xhtml+xml"/></manifest>'
+                    '<spine><itemref idref="c1"/></spine></package>')
+        zf.writestr("OEBPS/chapter1.xhtml", chapter)
+        zf.writestr("OEBPS/style.css", "p { margin: 0 }")
+    return buf.getvalue()
+
+
+def _pdf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def pdf(pages: list[list[str]] | None = None) -> bytes:
+    """A minimal valid PDF with a real text layer (Helvetica, one paragraph per text object)."""
+    pages = pages or [["The cat is sleeping on the sofa.", "I drink coffee every morning."], ["The water is cold."]]
+    objects: list[bytes] = []
+    n_pages = len(pages)
+    font_id = 3 + 2 * n_pages
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n_pages))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
+    for i, paras in enumerate(pages):
+        page_id, content_id = 3 + 2 * i, 4 + 2 * i
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
+                       f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode())
+        ops = []
+        y = 720
+        for para in paras:
+            ops.append(f"BT /F1 12 Tf 72 {y} Td ({_pdf_escape(para)}) Tj ET")
+            y -= 60
+        stream = "\n".join(ops).encode()
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+BUILDERS = {"txt": txt, "md": md, "srt": srt, "html": html, "docx": docx, "pptx": pptx, "odt": odt, "epub": epub,
+            "pdf": pdf}
