@@ -158,6 +158,59 @@ def bucket_scores(test: TestSet, hyps: list[str], latencies: dict[int, float]) -
     return out
 
 
+def _reset_peak_memory(engine: Engine) -> None:
+    """Start a fresh peak for the next measurement: CUDA allocator stats, or the process's peak RSS (Linux)."""
+    device = getattr(engine, "device", None)
+    if getattr(device, "type", None) == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:
+        # "5" resets VmHWM (peak resident set size) of this process; harmless where unsupported.
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_memory_mb(engine: Engine) -> float | None:
+    """Peak memory since the last reset: GPU memory allocated by torch on CUDA, else the process's peak RSS."""
+    device = getattr(engine, "device", None)
+    if getattr(device, "type", None) == "cuda":
+        import torch
+
+        return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # kB on Linux
+
+
+def footprint(engine: Engine) -> dict:
+    """Parameters and in-memory size of the model: counted for torch models, else the engine's own figure."""
+    model = getattr(engine, "model", None)
+    if model is not None and hasattr(model, "parameters"):
+        params = sum(p.numel() for p in model.parameters())
+        size = sum(p.numel() * p.element_size() for p in model.parameters())
+        size += sum(b.numel() * b.element_size() for b in model.buffers())
+        return {"parameters": int(params), "size_mb": round(size / 2**20, 2)}
+    return {"parameters": engine.info.parameters, "size_mb": None}
+
+
+def sentence_scores(hyps: list[str], refs: list[str]) -> list[dict]:
+    """Per-segment sentence BLEU and chrF (for drill-down display only; corpus scores come from quality())."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    bleu, chrf = BLEU(effective_order=True), CHRF()
+    return [{"bleu": round(bleu.sentence_score(h, [r]).score, 2), "chrf": round(chrf.sentence_score(h, [r]).score, 2)}
+            for h, r in zip(hyps, refs)]
+
+
 def environment(threads: int) -> dict:
     import torch
     import transformers
@@ -208,7 +261,10 @@ def evaluate_systems(
     for test in test_sets:
         report["test_sets"][test.id] = {"sentences": len(test.sources), "sha256": test.sha256}
     results: dict[str, dict] = {s.label: {"name": s.name, "label": s.label, "engine": s.engine.info.as_dict(),
-                                          "decoding": s.options, "results": {}} for s in systems}
+                                          "decoding": s.options,
+                                          # what actually ran: the engine's defaults overridden by the options
+                                          "decoding_effective": {**s.engine.info.decoding_defaults, **s.options},
+                                          "model": footprint(s.engine), "results": {}} for s in systems}
     steps = len(systems) * len(test_sets)
     done = 0
     for test in test_sets:
@@ -218,6 +274,7 @@ def evaluate_systems(
         for system in systems:
             progress(f"{system.label} on {test.id}", done / steps)
             system.engine.warm_up()
+            _reset_peak_memory(system.engine)
             latency_subset = test.sources[:latency_sentences]
             latencies = measure_latency(system, latency_subset)
             entry = {"latency_ms": {"p50": round(percentile(latencies, 0.5), 2),
@@ -228,6 +285,7 @@ def evaluate_systems(
             for batch_size in THROUGHPUT_BATCHES:
                 outputs, entry["throughput"][str(batch_size)] = measure_throughput(system, test.sources, batch_size)
             hyps_by_label[system.label] = outputs
+            entry["peak_memory_mb"] = _peak_memory_mb(system.engine)
             entry["repeated_token_rate"] = round(repeated_token_rate(outputs), 4)
             entry["length_buckets"] = bucket_scores(test, outputs, dict(enumerate(latencies)))
             entry["outputs"] = outputs
