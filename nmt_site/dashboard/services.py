@@ -1,0 +1,396 @@
+"""Everything that changes a benchmark run. Views, the management command and the Celery task call these.
+
+Measuring is translator.evaluate.evaluate_systems (the one measuring routine); this module only validates
+requests, queues runs, calls it once per language pair (each pair has its own AR baseline, the first system
+of that pair) and stores the report as rows.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections import OrderedDict
+from typing import Callable
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from nmt_site.celery import app as celery_app
+from translator.engine import AR, EngineError
+from translator.evaluate import System, evaluate_systems, parse_system
+from translator.registry import list_engines, load_engine
+
+from . import testsets
+from .errors import BenchmarkRequestError, RunCancelled, RunNotFound
+from .models import ACTIVE_STATES, FINISHED_STATES, BenchmarkResult, BenchmarkRun, RunState, SegmentOutputs
+from .notify import publish_run
+
+log = logging.getLogger(__name__)
+
+BENCH_TASK = "workers.benchmarks.run_benchmark"
+BUSY = "busy"
+MAX_SYSTEMS = 24
+DEFAULT_LIMIT = 500  # sentences per test set in the default (seeded) run: minutes, not an hour, on 2 cores
+# Mask-predict iterations swept in the default run for every CMLM checkpoint (the sweep plot's x axis).
+DEFAULT_ITERATION_SWEEP = (1, 2, 4, 10)
+
+
+# --- validating requests -------------------------------------------------------------------------------------
+
+def _int(value, field: str, lo: int, hi: int, default):
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise BenchmarkRequestError(f"bad_{field}", f"'{field}' must be a whole number.")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise BenchmarkRequestError(f"bad_{field}", f"'{field}' must be a whole number.") from None
+    if number < lo or number > hi:
+        raise BenchmarkRequestError(f"bad_{field}", f"'{field}' must be between {lo} and {hi}, not {number}.")
+    return number
+
+
+def _systems(raw) -> list[dict]:
+    """Accepts ["name", "name:beam=1", {"translator": ..., "options": {...}}]; checks names and options."""
+    if not raw or not isinstance(raw, list):
+        raise BenchmarkRequestError("no_systems", "Choose at least one translator to benchmark.")
+    if len(raw) > MAX_SYSTEMS:
+        raise BenchmarkRequestError("too_many_systems", f"At most {MAX_SYSTEMS} systems per run.")
+    infos = {info.name: info for info in list_engines()}
+    systems, labels = [], set()
+    for item in raw:
+        if isinstance(item, str):
+            try:
+                name, options = parse_system(item.strip())
+            except Exception:
+                raise BenchmarkRequestError("bad_system", f"Cannot read the system {item!r}: use name:key=value,...") from None
+        elif isinstance(item, dict) and isinstance(item.get("translator"), str):
+            name, options = item["translator"], item.get("options") or {}
+            if not isinstance(options, dict):
+                raise BenchmarkRequestError("bad_options", f"Options of {name} must be an object.")
+        else:
+            raise BenchmarkRequestError("bad_system", "Each system is a name or {\"translator\", \"options\"}.")
+        info = infos.get(name)
+        if info is None:
+            raise BenchmarkRequestError(
+                "unknown_translator", f"Unknown translator '{name}'. Available: {', '.join(infos) or 'none'}."
+            )
+        unknown = set(options) - set(info.decoding_defaults)
+        if unknown:
+            accepted = ", ".join(sorted(info.decoding_defaults)) or "no options"
+            raise BenchmarkRequestError(
+                "bad_options", f"{name} does not accept {', '.join(sorted(unknown))}; it accepts {accepted}."
+            )
+        label = System(name, None, options).label
+        if label in labels:
+            raise BenchmarkRequestError("duplicate_system", f"The system '{label}' is listed twice.")
+        labels.add(label)
+        systems.append({"translator": name, "options": options, "pair": info.pair, "family": info.family})
+    return systems
+
+
+def _test_sets(raw, systems: list[dict], *, allow_missing: bool = False) -> list[str]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not raw or not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise BenchmarkRequestError("no_test_sets", "Choose at least one test set.")
+    found = testsets.available()
+    ids = list(dict.fromkeys(raw))
+    if not allow_missing:
+        missing = [t for t in ids if t not in found]
+        if missing:
+            hint = ", ".join(found) or "none yet: run `python -m translator prepare-data`"
+            raise BenchmarkRequestError("unknown_test_set", f"Unknown test set {', '.join(missing)}. Available: {hint}.")
+        for test_id in ids:
+            if not testsets.load(found[test_id], 1).sources:
+                raise BenchmarkRequestError("empty_test_set", f"The test set {test_id} has zero sentences.")
+    pairs = {s["pair"] for s in systems}
+    for test_id in ids:
+        if test_id.split("/")[0] not in pairs:
+            raise BenchmarkRequestError("test_set_pair", f"No chosen translator translates {test_id.split('/')[0]} ({test_id}).")
+    for pair in pairs:
+        if not any(t.startswith(pair + "/") for t in ids):
+            raise BenchmarkRequestError("no_test_set_for_pair", f"Choose a test set for the {pair} translators.")
+    return ids
+
+
+def validate_request(data: dict, *, allow_missing_test_sets: bool = False) -> dict:
+    if not isinstance(data, dict):
+        raise BenchmarkRequestError("bad_json", "The request must be a JSON object.")
+    systems = _systems(data.get("systems") or data.get("translators"))
+    test_ids = _test_sets(data.get("test_sets"), systems, allow_missing=allow_missing_test_sets)
+    limit = data.get("limit")
+    if limit in (0, "0"):
+        raise BenchmarkRequestError("zero_sentences", "'limit' is 0: a benchmark needs at least one sentence.")
+    device = data.get("device") or "cpu"
+    if device not in ("cpu", "gpu"):
+        raise BenchmarkRequestError("bad_device", "'device' must be cpu or gpu.")
+    label = data.get("label") or ""
+    if not isinstance(label, str) or len(label) > 200:
+        raise BenchmarkRequestError("bad_label", "'label' must be a string of at most 200 characters.")
+    return {
+        "systems": systems,
+        "test_sets": test_ids,
+        "limit": _int(limit, "limit", 1, 100_000, None),
+        "threads": _int(data.get("threads"), "threads", 1, os.cpu_count() or 1, 1),
+        "latency_sentences": _int(data.get("latency_sentences"), "latency_sentences", 1, 10_000, 200),
+        "n_bootstrap": _int(data.get("n_bootstrap"), "n_bootstrap", 10, 10_000, 1000),
+        "device": device,
+        "label": label,
+    }
+
+
+# --- creating, cancelling ------------------------------------------------------------------------------------
+
+def create_run(data: dict, *, kind: str = "user", prepare_data: bool = False, enqueue: bool = True) -> BenchmarkRun:
+    clean = validate_request(data, allow_missing_test_sets=prepare_data)
+    label = clean.pop("label") or ", ".join(dict.fromkeys(s["translator"] for s in clean["systems"]))
+    clean["prepare_data"] = prepare_data
+    with transaction.atomic():
+        run = BenchmarkRun.objects.create(label=label[:200], kind=kind, settings=clean, device=clean["device"],
+                                          threads=clean["threads"], progress_message="waiting in the bench queue")
+        if enqueue:  # the id goes through the broker only once the row exists for the worker to read
+            transaction.on_commit(lambda: enqueue_run(run.id))
+    return run
+
+
+def enqueue_run(run_id) -> None:
+    celery_app.send_task(BENCH_TASK, args=[str(run_id)], queue=settings.NMT_BENCH_QUEUE)
+
+
+def default_request() -> dict:
+    """The shipped models: per pair, AR systems first (beam, then greedy), then NAR ones, on every test set."""
+    systems: list[dict] = []
+    infos = sorted(list_engines(), key=lambda i: (i.pair, i.family != AR, i.name))
+    for info in infos:
+        defaults = info.decoding_defaults
+        if "beam" in defaults:
+            systems += [{"translator": info.name, "options": {"beam": max(2, defaults["beam"])}},
+                        {"translator": info.name, "options": {"beam": 1}}]
+        elif "iterations" in defaults:
+            systems += [{"translator": info.name, "options": {"iterations": n}} for n in DEFAULT_ITERATION_SWEEP]
+        else:
+            systems.append({"translator": info.name, "options": {}})
+    pairs = {i.pair for i in infos}
+    found = testsets.available()
+    test_ids = [t for t in found if t.split("/")[0] in pairs]
+    if not found:  # a fresh clone: the task runs prepare-data; the test sets prepare-data writes
+        test_ids = [f"{p}/libreoffice" for p in sorted(pairs)]
+    return {"systems": systems, "test_sets": test_ids, "limit": DEFAULT_LIMIT,
+            "label": "Default benchmark of the shipped models"}
+
+
+def create_default_run(*, if_none: bool = False, enqueue: bool = True) -> BenchmarkRun | None:
+    if if_none and BenchmarkRun.objects.exclude(state__in=(RunState.FAILED, RunState.CANCELLED)).exists():
+        return None
+    return create_run(default_request(), kind="default", prepare_data=not testsets.available(), enqueue=enqueue)
+
+
+def worker_label(hostname: str | None = None) -> str:
+    import socket
+
+    return f"{hostname or socket.gethostname()}/{os.getpid()}"
+
+
+def get_run(run_id) -> BenchmarkRun:
+    import uuid
+
+    try:
+        key = run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
+    except (TypeError, ValueError, AttributeError):
+        raise RunNotFound("That is not a benchmark run id.") from None
+    run = BenchmarkRun.objects.filter(pk=key).first()
+    if run is None:
+        raise RunNotFound()
+    return run
+
+
+def cancel_run(run_id) -> BenchmarkRun:
+    run = get_run(run_id)
+    changed = BenchmarkRun.objects.filter(pk=run.pk, state__in=ACTIVE_STATES).update(
+        state=RunState.CANCELLED, finished_at=timezone.now(), error="Cancelled.", progress_message="cancelled"
+    )
+    run.refresh_from_db()
+    if changed:
+        publish_run(run)
+    return run
+
+
+# --- running (bench worker) ----------------------------------------------------------------------------------
+
+def _fail(run_id, attempt: int | None, reason: str) -> BenchmarkRun | None:
+    qs = BenchmarkRun.objects.filter(pk=run_id)
+    qs = qs.filter(state=RunState.RUNNING, attempts=attempt) if attempt else qs.filter(state__in=ACTIVE_STATES)
+    if qs.update(state=RunState.FAILED, error=reason, finished_at=timezone.now()):
+        run = BenchmarkRun.objects.get(pk=run_id)
+        publish_run(run)
+        return run
+    return None
+
+
+def fail_run(run_id, reason: str) -> BenchmarkRun | None:
+    return _fail(run_id, None, reason)
+
+
+def _claim(run: BenchmarkRun, worker: str) -> bool | str:
+    """queued → running, unless another run is measuring (then BUSY: the task retries later)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions already serialise this block
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(7007)")
+        if BenchmarkRun.objects.filter(state=RunState.RUNNING).exclude(pk=run.pk).exists():
+            return BUSY
+        return bool(BenchmarkRun.objects.filter(pk=run.pk, state=RunState.QUEUED, attempts=run.attempts).update(
+            state=RunState.RUNNING, attempts=run.attempts + 1, started_at=timezone.now(), worker=worker, error="",
+            progress=0.0, progress_message="loading translators",
+        ))
+
+
+def ensure_test_data() -> None:
+    """A fresh clone has no data/: write the corpora (about 30 s) before the default run measures."""
+    if testsets.available():
+        return
+    out = testsets.data_dir()
+    subprocess.run([sys.executable, "-m", "translator", "prepare-data", "--out", str(out)],
+                   cwd=settings.BASE_DIR, check=True, capture_output=True, timeout=1800)
+
+
+def run_benchmark(run_id, *, worker: str, load: Callable = load_engine):
+    """Run one delivery of the bench task. Returns the run, None, or BUSY (another run is measuring)."""
+    run = BenchmarkRun.objects.filter(pk=run_id).first()
+    if run is None or run.state in FINISHED_STATES:
+        return run
+    if run.state == RunState.RUNNING:
+        # Only a redelivery after the worker died sees this: half-measured timings are not comparable.
+        return _fail(run.pk, None, "The worker stopped while measuring this run; start it again.")
+    claimed = _claim(run, worker)
+    if claimed == BUSY or not claimed:
+        return BUSY if claimed == BUSY else BenchmarkRun.objects.filter(pk=run.pk).first()
+    run.refresh_from_db()
+    publish_run(run)
+    attempt = run.attempts
+    try:
+        reports = _measure(run, attempt, load)
+    except RunCancelled:
+        return BenchmarkRun.objects.filter(pk=run.pk).first()
+    except (EngineError, BenchmarkRequestError) as exc:
+        return _fail(run.pk, attempt, f"Cannot run this benchmark: {exc}")
+    except SoftTimeLimitExceeded:
+        return _fail(run.pk, attempt, f"The run took longer than the {settings.NMT_BENCH_SOFT_LIMIT} s time limit.")
+    except subprocess.CalledProcessError as exc:
+        return _fail(run.pk, attempt, f"prepare-data failed: {exc.stderr[-500:] if exc.stderr else exc}")
+    except Exception as exc:
+        log.exception("benchmark run %s failed", run.pk)
+        return _fail(run.pk, attempt, f"Internal error while measuring ({type(exc).__name__}: {exc}).")
+    with transaction.atomic():
+        if not BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).exists():
+            return BenchmarkRun.objects.filter(pk=run.pk).first()  # cancelled during the last step
+        store_reports(run, reports)
+        BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).update(
+            state=RunState.DONE, progress=1.0, progress_message="done", finished_at=timezone.now(),
+            environment=run.environment, protocol=run.protocol, baselines=run.baselines,
+        )
+    run.refresh_from_db()
+    publish_run(run)
+    return run
+
+
+def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[dict]:
+    """evaluate_systems once per language pair; progress (and cancellation) checked between systems."""
+    conf = run.settings
+    if conf.get("prepare_data"):
+        _progress(run, attempt, "preparing the test sets (prepare-data)", 0.0)
+        ensure_test_data()
+    clean = validate_request({**conf, "label": ""})  # the registry or the data may have changed since queueing
+    found = testsets.available()
+    device = "cuda" if clean["device"] == "gpu" else "cpu"
+    groups: OrderedDict[str, list[dict]] = OrderedDict()
+    for spec in clean["systems"]:
+        groups.setdefault(spec["pair"], []).append(spec)
+    reports = []
+    for index, (pair, specs) in enumerate(groups.items()):
+        systems = [System(s["translator"], load(s["translator"], device=device), s["options"]) for s in specs]
+        tests = [testsets.load(found[t], clean["limit"]) for t in clean["test_sets"] if t.startswith(pair + "/")]
+        for test in tests:
+            if not test.sources:
+                raise BenchmarkRequestError("empty_test_set", f"The test set {test.id} has zero sentences.")
+
+        def progress(message, fraction, index=index):
+            _progress(run, attempt, f"{pair}: {message}", (index + fraction) / len(groups))
+
+        report = evaluate_systems(systems, tests, clean["threads"], clean["latency_sentences"],
+                                  clean["n_bootstrap"], progress=progress)
+        # The report holds outputs only; the drill-down also needs what they are compared with.
+        report["segments"] = {t.id: {"sources": t.sources, "references": t.references} for t in tests}
+        reports.append(report)
+    return reports
+
+
+def _progress(run: BenchmarkRun, attempt: int, message: str, fraction: float) -> None:
+    still_ours = BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).update(
+        progress=min(1.0, fraction), progress_message=message[:300]
+    )
+    if not still_ours:
+        raise RunCancelled()
+    run.progress, run.progress_message = fraction, message[:300]
+    publish_run(run)
+
+
+def store_reports(run: BenchmarkRun, reports: list[dict]) -> None:
+    """Flatten evaluate_systems reports into BenchmarkResult and SegmentOutputs rows of ``run``."""
+    run.environment = dict(reports[0]["environment"]) if reports else {}
+    run.environment["device"] = run.device
+    run.environment["test_sets"] = {}
+    run.environment["limit"] = run.settings.get("limit")
+    run.protocol = reports[0]["protocol"] if reports else ""
+    run.baselines = {}
+    rows, position = [], 0
+    for report in reports:
+        run.environment["test_sets"].update(report["test_sets"])
+        run.baselines[report["systems"][0]["engine"]["pair"]] = report["baseline"]
+        for system in report["systems"]:
+            engine = system["engine"]
+            for test_id, r in system["results"].items():
+                rows.append(BenchmarkResult(
+                    run=run, position=position, system=system["label"], translator=system["name"],
+                    family=engine["family"], architecture=engine.get("architecture", ""),
+                    options=system.get("decoding", {}), decoding=system.get("decoding_effective", system.get("decoding", {})),
+                    is_baseline=system["label"] == report["baseline"], test_set=test_id,
+                    test_sha256=report["test_sets"][test_id]["sha256"], sentences=report["test_sets"][test_id]["sentences"],
+                    bleu=r["bleu"], bleu_ci_low=r["bleu_ci95"][0], bleu_ci_high=r["bleu_ci95"][1],
+                    bleu_p=r["bleu_p_vs_baseline"], bleu_signature=r["bleu_signature"],
+                    chrf=r["chrf"], chrf_ci_low=r["chrf_ci95"][0], chrf_ci_high=r["chrf_ci95"][1],
+                    chrf_p=r["chrf_p_vs_baseline"], chrf_signature=r["chrf_signature"],
+                    latency_p50_ms=r["latency_ms"]["p50"], latency_p95_ms=r["latency_ms"]["p95"],
+                    latency_mean_ms=r["latency_ms"]["mean"], latency_sentences=r["latency_ms"]["sentences"],
+                    throughput16_sps=r["throughput"]["16"]["sentences_per_s"],
+                    throughput16_wps=r["throughput"]["16"]["target_words_per_s"],
+                    throughput64_sps=r["throughput"]["64"]["sentences_per_s"],
+                    throughput64_wps=r["throughput"]["64"]["target_words_per_s"],
+                    repeated_token_rate=r["repeated_token_rate"], peak_memory_mb=r.get("peak_memory_mb"),
+                    parameters=(system.get("model") or {}).get("parameters", engine.get("parameters")),
+                    model_size_mb=(system.get("model") or {}).get("size_mb"),
+                    speedups=r.get("speedup", {}), length_buckets=r.get("length_buckets", {}),
+                ))
+            position += 1
+        for test_id in report["test_sets"]:
+            segments = report.get("segments", {}).get(test_id, {})
+            SegmentOutputs.objects.update_or_create(run=run, test_set=test_id, defaults={
+                "sources": segments.get("sources", []), "references": segments.get("references", []),
+                "outputs": {s["label"]: s["results"][test_id]["outputs"] for s in report["systems"]},
+            })
+    BenchmarkResult.objects.bulk_create(rows)
+
+
+def recover_orphaned_runs(hostname: str) -> list[str]:
+    """At bench-worker start: runs left `running` by an earlier process of this node died with it → failed."""
+    touched = []
+    for run in BenchmarkRun.objects.filter(state=RunState.RUNNING, worker__startswith=f"{hostname}/"):
+        if _fail(run.pk, run.attempts, "The worker stopped while measuring this run (crash or restart); "
+                                       "half-measured timings are not comparable, so start it again."):
+            touched.append(str(run.pk))
+    return touched
