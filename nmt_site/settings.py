@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "channels",
     "corsheaders",
     "nmt_site.jobs",
+    "nmt_site.dashboard",
     "nmt_site.api",
     "nmt_site.documents",
 ]
@@ -166,6 +167,14 @@ NMT_DOC_SLICE_SECONDS = float(os.environ.get("NMT_DOC_SLICE_SECONDS", "60"))
 # Uploaded and translated files (and their rows) are deleted this long after the upload.
 NMT_DOC_TTL_HOURS = float(os.environ.get("NMT_DOC_TTL_HOURS", "24"))
 
+# --- benchmark runs (dashboard) ----------------------------------------------------------------------------
+# Timing runs have a queue of their own, consumed by ONE worker with concurrency 1: two runs measuring at once
+# on a small machine would spoil each other's numbers. NMT_BENCH_QUEUE overrides the name (tests use their own).
+NMT_BENCH_QUEUE = os.environ.get("NMT_BENCH_QUEUE") or "bench"
+NMT_BENCH_SOFT_LIMIT = int(os.environ.get("NMT_BENCH_SOFT_LIMIT", "3600"))
+# Where the held-out test sets live (python -m translator prepare-data writes them).
+NMT_DATA_DIR = Path(os.environ.get("NMT_DATA_DIR", BASE_DIR / "data"))
+
 # --- Celery ----------------------------------------------------------------------------------------------
 NMT_TASK_SOFT_LIMIT = int(os.environ.get("NMT_TASK_SOFT_LIMIT", "120"))
 NMT_TASK_HARD_LIMIT = int(os.environ.get("NMT_TASK_HARD_LIMIT", "150"))
@@ -181,7 +190,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one job at a time; the o
 CELERY_TASK_SOFT_TIME_LIMIT = NMT_TASK_SOFT_LIMIT
 CELERY_TASK_TIME_LIMIT = NMT_TASK_HARD_LIMIT
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database rows, not in a result backend
-CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys(["cpu", "gpu", NMT_QUEUE])]
+CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys(["cpu", "gpu", NMT_QUEUE, NMT_BENCH_QUEUE])]
 CELERY_TASK_DEFAULT_QUEUE = NMT_QUEUE
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_SERIALIZER = "json"
