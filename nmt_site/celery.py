@@ -8,5 +8,5 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nmt_site.settings")
 
-app = Celery("nmt_site", include=["workers.tasks", "workers.signals", "workers.document_tasks"])
+app = Celery("nmt_site", include=["workers.tasks", "workers.signals", "workers.benchmarks", "workers.document_tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
