@@ -18,6 +18,9 @@ from django.conf import settings  # noqa: E402
 
 from nmt_site.documents.routing import websocket_urlpatterns as document_websocket_urlpatterns  # noqa: E402
 from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
+from nmt_site.dashboard.routing import websocket_urlpatterns as _dashboard_ws  # noqa: E402
+
+websocket_urlpatterns = websocket_urlpatterns + _dashboard_ws  # the dashboard's read-only pushes of run state
 
 http_app = django_asgi_app
 if settings.NMT_SERVE_STATIC:
