@@ -29,5 +29,8 @@ os.environ.setdefault("NMT_TEST_DB_NAME", str(VAR / f"test-db-{os.getpid()}.sqli
 os.environ["NMT_DEVICE"] = "cpu"
 # A queue of this run's own: a suite running beside another never takes the other's jobs.
 os.environ["NMT_QUEUE"] = f"cpu-test-{os.getpid()}"
+# Benchmark runs: their own per-run queue (the session worker consumes both) and a tiny fixture test-set tree.
+os.environ["NMT_BENCH_QUEUE"] = f"bench-test-{os.getpid()}"
+os.environ["NMT_DATA_DIR"] = str(ROOT / "tests" / "fixtures" / "dashboard" / "data")
 
 from nmt_site.settings import *  # noqa: E402,F401,F403
