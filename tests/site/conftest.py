@@ -79,13 +79,15 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "CELERY_BROKER_URL": settings.REDIS_URL,
         "NMT_DEVICE": "cpu",
         "NMT_QUEUE": settings.NMT_QUEUE,
+        "NMT_BENCH_QUEUE": settings.NMT_BENCH_QUEUE,
+        "NMT_DATA_DIR": str(settings.NMT_DATA_DIR),
         "NMT_WARM_ENGINES": "bergamot-en-pt",
         "NMT_CHUNK_LINES": "4",
         "C_FORCE_ROOT": "1",
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "nmt_site", "worker", "-Q", settings.NMT_QUEUE, "--pool", "prefork",
+            [sys.executable, "-m", "celery", "-A", "nmt_site", "worker", "-Q", f"{settings.NMT_QUEUE},{settings.NMT_BENCH_QUEUE}", "--pool", "prefork",
              "--concurrency", "1", "-n", name, "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -97,6 +99,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         pytest.fail(f"the Celery worker did not start: {exc}\n--- worker log ---\n{worker.log_tail()}")
     yield worker
     forget_queue(settings.NMT_QUEUE)  # nothing of this run is left behind in the test Redis
+    forget_queue(settings.NMT_BENCH_QUEUE)
     process.send_signal(signal.SIGTERM)  # warm shutdown
     try:
         process.wait(timeout=30)
