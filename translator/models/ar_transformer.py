@@ -7,6 +7,8 @@ class with ``decoder_layers=1``: the fair fast AR baseline (Kasai et al. 2021).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from transformers import MarianConfig, MarianMTModel
@@ -82,31 +84,39 @@ class ARTransformer(TranslationModel):
         ) / max(tokens, 1)
         return loss, {"tokens": tokens}
 
+    # The hand-written KV-cache loop below is the default; True switches to transformers' generate()
+    # (kept as the reference implementation the tests compare against).
+    use_hf_generate = False
+
     @torch.no_grad()
     def generate(self, src: torch.Tensor, beam: int = 4, length_penalty: float = 1.0,
                  no_repeat_ngram_size: int = 3, max_len_a: float = 1.5, max_len_b: int = 10):
-        mask = src.ne(PAD)
-        max_new = min(int(max_len_a * int(mask.sum(1).max()) + max_len_b), self.config["max_positions"] - 1)
+        # Each sentence gets its own length budget, so its output does not depend on the batch it is in.
+        limits = [min(int(max_len_a * n + max_len_b), self.config["max_positions"] - 1)
+                  for n in src.ne(PAD).sum(1).tolist()]
+        beam, no_repeat_ngram_size = int(beam), int(no_repeat_ngram_size)
+        if self.use_hf_generate:
+            results = self._hf_generate(src, beam, float(length_penalty), no_repeat_ngram_size, max(limits))
+        elif beam == 1:
+            results = IncrementalDecoder(self.marian).greedy(src, limits, no_repeat_ngram_size)
+        else:
+            results = IncrementalDecoder(self.marian).beam(src, beam, limits, float(length_penalty),
+                                                           no_repeat_ngram_size)
+        return results, [{"beam": beam} for _ in results]
+
+    def _hf_generate(self, src, beam, length_penalty, no_repeat_ngram_size, max_new):
         out = self.marian.generate(
             input_ids=src,
-            attention_mask=mask,
-            num_beams=int(beam),
+            attention_mask=src.ne(PAD),
+            num_beams=beam,
             do_sample=False,
-            length_penalty=float(length_penalty),
-            no_repeat_ngram_size=int(no_repeat_ngram_size),
+            length_penalty=length_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
             max_new_tokens=max_new,
-            **({"early_stopping": True} if int(beam) > 1 else {}),
-            output_scores=False,
-            return_dict_in_generate=False,
+            **({"early_stopping": True} if beam > 1 else {}),
             use_cache=True,
         )
-        results = []
-        for row in out.tolist():
-            ids = [t for t in row[1:] if t != PAD]  # drop the start token and padding
-            if EOS in ids:
-                ids = ids[: ids.index(EOS)]
-            results.append(ids)
-        return results, [{"beam": int(beam)} for _ in results]
+        return [_until_eos(row[1:]) for row in out.tolist()]  # row[0] is the start token
 
     @torch.no_grad()
     def sequence_score(self, src: torch.Tensor, hyps: list[list[int]]) -> torch.Tensor:
@@ -116,3 +126,168 @@ class ARTransformer(TranslationModel):
         logits = self.marian(input_ids=src, attention_mask=src.ne(PAD), decoder_input_ids=decoder_input).logits
         logp = logits.float().log_softmax(-1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
         return (logp * tgt.ne(PAD)).sum(1)
+
+
+class IncrementalDecoder:
+    """Greedy and beam search over the Marian weights with a plain tensor KV cache.
+
+    ``generate()`` of transformers rebuilds masks, caches and logits processors on every step; at
+    batch 1 that overhead is a large share of an AR step on a CPU, and it would inflate every NAR
+    speed-up. This loop does only the arithmetic the model needs: cross-attention keys and values
+    are computed once per sentence, self-attention keys and values are appended per step, and
+    attention runs through ``F.scaled_dot_product_attention``. Outputs equal ``generate()``'s
+    (checked in the tests); the layer maths mirrors MarianDecoderLayer (post-norm).
+    """
+
+    def __init__(self, marian: MarianMTModel):
+        self.marian = marian
+        decoder = marian.model.decoder
+        self.layers = decoder.layers
+        self.embed = decoder.embed_tokens
+        self.embed_scale = decoder.embed_scale
+        self.positions = decoder.embed_positions.weight
+        self.heads = marian.config.decoder_attention_heads
+        self.act = self.layers[0].activation_fn
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, D) -> (N, H, T, D/H)
+        n, t, d = x.shape
+        return x.view(n, t, self.heads, d // self.heads).transpose(1, 2)
+
+    def encode(self, src: torch.Tensor):
+        mask = src.ne(PAD)
+        memory = self.marian.model.encoder(input_ids=src, attention_mask=mask).last_hidden_state
+        cross = [(self._split(layer.encoder_attn.k_proj(memory)), self._split(layer.encoder_attn.v_proj(memory)))
+                 for layer in self.layers]
+        return cross, mask[:, None, None, :]
+
+    def step(self, tokens: torch.Tensor, position: int, cache: list, cross: list, cross_mask) -> torch.Tensor:
+        """Log-probabilities of the next token for each row, appending this step's K/V to ``cache``."""
+        h = self.embed(tokens[:, None]) * self.embed_scale + self.positions[position]
+        for i, layer in enumerate(self.layers):
+            attn = layer.self_attn
+            q = self._split(attn.q_proj(h))
+            k, v = self._split(attn.k_proj(h)), self._split(attn.v_proj(h))
+            if cache[i] is not None:
+                k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
+            cache[i] = (k, v)
+            a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(h.shape)
+            h = layer.self_attn_layer_norm(h + attn.out_proj(a))
+            enc = layer.encoder_attn
+            a = F.scaled_dot_product_attention(self._split(enc.q_proj(h)), *cross[i], attn_mask=cross_mask)
+            h = layer.encoder_attn_layer_norm(h + enc.out_proj(a.transpose(1, 2).reshape(h.shape)))
+            h = layer.final_layer_norm(h + layer.fc2(self.act(layer.fc1(h))))
+        logits = self.marian.lm_head(h[:, 0]) + self.marian.final_logits_bias
+        return logits.float().log_softmax(-1)
+
+    @staticmethod
+    def _reorder(cache: list, index: torch.Tensor) -> list:
+        return [(k.index_select(0, index), v.index_select(0, index)) for k, v in cache]
+
+    def greedy(self, src: torch.Tensor, limits: list[int], no_repeat_ngram_size: int = 0) -> list[list[int]]:
+        cross, cross_mask = self.encode(src)
+        batch = src.size(0)
+        cache = [None] * len(self.layers)
+        tokens = torch.full((batch,), PAD, dtype=torch.long, device=src.device)
+        out = torch.empty((batch, 0), dtype=torch.long, device=src.device)
+        done = torch.zeros(batch, dtype=torch.bool, device=src.device)
+        limit = torch.tensor(limits, device=src.device)
+        for position in range(max(limits)):
+            logp = self.step(tokens, position, cache, cross, cross_mask)
+            logp[:, PAD] = -math.inf
+            if no_repeat_ngram_size:
+                ban_repeated_ngrams(logp, out.tolist(), no_repeat_ngram_size)
+            tokens = logp.argmax(-1).masked_fill(done, PAD)
+            out = torch.cat([out, tokens[:, None]], 1)
+            done |= tokens.eq(EOS) | limit.le(position + 1)
+            if bool(done.all()):
+                break
+        return [_until_eos(row) for row in out.tolist()]
+
+    def beam(self, src: torch.Tensor, beam: int, limits: list[int], length_penalty: float = 1.0,
+             no_repeat_ngram_size: int = 0) -> list[list[int]]:
+        """Standard beam search: the K best unfinished prefixes live on; a prefix that emits EOS is
+        finished with score logp / length**length_penalty; a sentence stops when K are finished,
+        or at its length limit, where its live prefixes count as finished."""
+        cross, cross_mask = self.encode(src)
+        batch, device = src.size(0), src.device
+        rows = torch.arange(batch, device=device).repeat_interleave(beam)
+        cross = self._reorder(cross, rows)
+        cross_mask = cross_mask.index_select(0, rows)
+        cache = [None] * len(self.layers)
+        tokens = torch.full((batch * beam,), PAD, dtype=torch.long, device=device)
+        scores = torch.zeros(batch, beam, device=device)
+        scores[:, 1:] = -math.inf  # all beams start identical: keep only the first alive at step 0
+        prefixes: list[list[int]] = [[] for _ in range(batch * beam)]
+        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
+        active = [True] * batch
+        for position in range(max(limits)):
+            logp = self.step(tokens, position, cache, cross, cross_mask)
+            logp[:, PAD] = -math.inf
+            if no_repeat_ngram_size:
+                ban_repeated_ngrams(logp, prefixes, no_repeat_ngram_size)
+            vocab = logp.size(-1)
+            candidates = (scores.view(-1, 1) + logp).view(batch, beam * vocab)
+            top_scores, top_ids = candidates.topk(2 * beam, dim=1)
+            top_scores, top_ids = top_scores.tolist(), top_ids.tolist()
+            next_rows, next_tokens, next_scores, next_prefixes = [], [], [], []
+            for b in range(batch):
+                kept = 0
+                for rank, (score, flat) in enumerate(zip(top_scores[b], top_ids[b])):
+                    if kept == beam:
+                        break
+                    if not active[b] or score == -math.inf:
+                        score, flat = -math.inf, 0  # a dead slot: carried along, never chosen again
+                    row, token = b * beam + flat // vocab, flat % vocab
+                    if active[b] and token == EOS:
+                        # Only an EOS among the K best candidates finishes a hypothesis; a lower one
+                        # would fill the finished list with poor endings and stop the search early.
+                        if rank < beam:
+                            prefix = prefixes[row]
+                            finished[b].append((score / (len(prefix) + 1) ** length_penalty, prefix))
+                        continue
+                    next_rows.append(row)
+                    next_tokens.append(token)
+                    next_scores.append(score)
+                    next_prefixes.append(prefixes[row] + [token] if active[b] else prefixes[row])
+                    kept += 1
+                while kept < beam:  # only when everything left was -inf
+                    next_rows.append(b * beam)
+                    next_tokens.append(PAD)
+                    next_scores.append(-math.inf)
+                    next_prefixes.append(prefixes[b * beam])
+                    kept += 1
+                if active[b] and position + 1 >= limits[b]:
+                    for score, prefix in zip(next_scores[-beam:], next_prefixes[-beam:]):
+                        if score > -math.inf:
+                            finished[b].append((score / max(len(prefix), 1) ** length_penalty, prefix))
+                    active[b] = False
+                if len(finished[b]) >= beam:
+                    active[b] = False
+            if not any(active):
+                break
+            index = torch.tensor(next_rows, device=device)
+            cache = self._reorder(cache, index)
+            tokens = torch.tensor(next_tokens, device=device)
+            scores = torch.tensor(next_scores, device=device).view(batch, beam)
+            prefixes = next_prefixes
+        return [max(done, key=lambda item: item[0])[1] if done else [] for done in finished]
+
+
+def ban_repeated_ngrams(logp: torch.Tensor, prefixes: list[list[int]], n: int) -> None:
+    """Forbid any token that would repeat an n-gram already in the row's prefix (in place)."""
+    for row, prefix in enumerate(prefixes):
+        if len(prefix) < n - 1:
+            continue
+        context = tuple(prefix[len(prefix) - n + 1 :]) if n > 1 else ()
+        banned = [prefix[i + n - 1] for i in range(len(prefix) - n + 1) if tuple(prefix[i : i + n - 1]) == context]
+        if banned:
+            logp[row, banned] = -math.inf
+
+
+def _until_eos(row: list[int]) -> list[int]:
+    out = []
+    for token in row:
+        if token in (EOS, PAD):
+            break
+        out.append(token)
+    return out
