@@ -1,6 +1,7 @@
 """Checks run on every upload before any parser sees the bytes: zip bombs, XML entities, text encodings."""
 from __future__ import annotations
 
+import contextvars
 import io
 import zipfile
 
@@ -78,6 +79,25 @@ def check_xml(body: bytes, label: str) -> None:
         raise DocumentError("corrupt_file", f"This {label} file is damaged (its XML cannot be parsed).") from None
 
 
+# Legacy 8-bit encodings are ambiguous on short texts (Portuguese in cp1252 also "fits" cp1250); the
+# document's source language breaks the tie. Set by the service around parsing (see language_hint).
+_PREFERRED = contextvars.ContextVar("preferred_encodings", default=())
+_WESTERN = {"en", "pt", "de", "es", "fr", "it", "nl", "da", "sv", "no", "nb", "fi", "is", "ca", "gl", "eu"}
+
+
+class language_hint:
+    """``with language_hint("pt"): handler.extract(data)`` prefers the usual legacy encodings of that language."""
+
+    def __init__(self, lang: str | None):
+        self.prefer = ("cp1252", "latin_1") if lang in _WESTERN else ()
+
+    def __enter__(self):
+        self.token = _PREFERRED.set(self.prefer)
+
+    def __exit__(self, *exc):
+        _PREFERRED.reset(self.token)
+
+
 def decode_text(data: bytes, label: str) -> str:
     """Bytes of a text format → str. UTF-8 (with or without BOM) first; otherwise detect the encoding, and
     refuse with a clear message when no encoding explains the bytes (binary data renamed to .txt)."""
@@ -87,7 +107,14 @@ def decode_text(data: bytes, label: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:1_000_000]).best()
+    matches = from_bytes(data[:1_000_000])
+    for encoding in _PREFERRED.get():
+        if any(encoding in m.could_be_from_charset for m in matches):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+    best = matches.best()
     if best is None or best.encoding is None:
         raise DocumentError("unknown_encoding", f"The text encoding of this {label} file could not be recognised; "
                             "save it as UTF-8 and upload it again.")

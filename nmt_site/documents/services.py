@@ -32,6 +32,7 @@ from .formats import by_name, handler_for
 from .formats.base import FormatHandler
 from .models import ACTIVE_STATES, FINISHED_STATES, DocumentJob, JobState, Segment
 from .notify import publish_document
+from .safety import language_hint
 from .selectors import Owner, get_owned_document, payload
 from .splitter import split_sentences
 
@@ -71,8 +72,9 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
         raise FileTooLarge("file_too_large", f"'{name}' is {len(data) / 1e6:.1f} MB; the limit per file is "
                            f"{settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.")
     try:
-        handler.check(data)  # magic bytes, zip bombs, XML entities, encodings
-        blocks = handler.extract(data)
+        with language_hint(source_lang):
+            handler.check(data)  # magic bytes, zip bombs, XML entities, encodings
+            blocks = handler.extract(data)
     except DocumentError as exc:
         exc.message = f"'{name}': {exc.message}"
         raise
@@ -323,7 +325,8 @@ def _finish(job: DocumentJob, attempt: int) -> DocumentJob | None:
         per_block.setdefault(block, []).append(text or "")
     translations = {block: " ".join(t for t in texts if t) for block, texts in per_block.items()}
     try:
-        data = handler.rebuild(storage.read(job.stored_name), translations)
+        with language_hint(job.source_lang):  # decode exactly as the upload was decoded
+            data = handler.rebuild(storage.read(job.stored_name), translations)
     except FileNotFoundError:
         return _fail(job.pk, attempt, "The uploaded file has expired or was removed; upload it again.")
     ext = "." + job.output_format
