@@ -16,9 +16,15 @@ class FileTooLarge(DocumentError):
     status = 413
 
 
+class NotReady(DocumentError):
+    """The document exists but is not in a state that allows this (download before it is done)."""
+
+    status = 409
+
+
 class DocumentNotFound(JobNotFound):
     def __init__(self, message: str = "No such document for this session."):
         super().__init__(message)
 
 
-__all__ = ["DocumentError", "DocumentNotFound", "FileTooLarge", "JobRequestError", "UnsupportedFile"]
+__all__ = ["DocumentError", "DocumentNotFound", "FileTooLarge", "NotReady", "JobRequestError", "UnsupportedFile"]

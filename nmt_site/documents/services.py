@@ -27,7 +27,7 @@ from translator.engine import EngineError
 from translator.registry import load_engine
 
 from . import storage
-from .errors import DocumentError, FileTooLarge, JobRequestError
+from .errors import DocumentError, FileTooLarge, JobRequestError, NotReady
 from .formats import by_name, handler_for
 from .formats.base import FormatHandler
 from .models import ACTIVE_STATES, FINISHED_STATES, DocumentJob, JobState, Segment
@@ -168,10 +168,10 @@ class Download:
 def download(job_id, owner: Owner) -> Download:
     job = get_owned_document(job_id, owner)
     if job.state != JobState.DONE or not job.output_name:
-        raise DocumentError("not_ready", f"'{job.original_name}' is {job.state}; there is nothing to download yet.")
+        raise NotReady("not_ready", f"'{job.original_name}' is {job.state}; there is nothing to download yet.")
     path = storage.path_of(job.output_name)
     if not path.exists():
-        raise DocumentError("expired", f"The translation of '{job.original_name}' has expired; upload it again.")
+        raise NotReady("expired", f"The translation of '{job.original_name}' has expired; upload it again.")
     return Download(path=path, filename=download_name(job))
 
 
