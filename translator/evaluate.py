@@ -282,7 +282,10 @@ def evaluate_systems(
                                     "mean": round(statistics.fmean(latencies), 2), "sentences": len(latencies)},
                      "throughput": {}}
             outputs = None
-            for batch_size in THROUGHPUT_BATCHES:
+            for k, batch_size in enumerate(THROUGHPUT_BATCHES):
+                # Progress between phases too: the callback may raise to stop a cancelled run early.
+                progress(f"{system.label} on {test.id}: throughput at batch {batch_size}",
+                         (done + (k + 1) / (len(THROUGHPUT_BATCHES) + 1)) / steps)
                 outputs, entry["throughput"][str(batch_size)] = measure_throughput(system, test.sources, batch_size)
             hyps_by_label[system.label] = outputs
             entry["peak_memory_mb"] = _peak_memory_mb(system.engine)
