@@ -1,0 +1,126 @@
+"""Benchmarks through real parts: the API, Redis, the real Celery worker process (bench queue), Bergamot,
+translator.evaluate, the database, and the websocket pushes of run state."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from nmt_site.asgi import application
+from nmt_site.dashboard import services
+from nmt_site.dashboard.models import BenchmarkRun, RunState
+
+from ..conftest import ORIGIN
+
+pytestmark = pytest.mark.worker
+FINISHED = ("done", "failed", "cancelled")
+
+
+def wait_run(run_id, states, timeout=90.0, worker=None, until=None) -> BenchmarkRun:
+    deadline = time.monotonic() + timeout
+    run = None
+    while time.monotonic() < deadline:
+        run = BenchmarkRun.objects.get(pk=run_id)
+        if run.state in states and (until is None or until(run)):
+            return run
+        time.sleep(0.05)
+    pytest.fail(f"run stayed {run.state if run else '?'} ({run.progress_message if run else ''}); wanted {states}\n"
+                f"{worker.log_tail() if worker else ''}")
+
+
+def post_run(body) -> dict:
+    resp = Client().post("/api/benchmarks", data=json.dumps(body), content_type="application/json")
+    assert resp.status_code == 201, resp.content
+    return resp.json()["run"]
+
+
+def test_small_benchmark_through_the_queue_streams_progress_and_stores_results(celery_worker_process, transactional_db):
+    body = {"systems": ["bergamot-en-pt", "bergamot-pt-en"], "test_sets": ["en-pt/tiny", "pt-en/tiny"],
+            "n_bootstrap": 50, "latency_sentences": 6, "label": "tiny both directions"}
+
+    async def scenario():
+        run = await asyncio.to_thread(post_run, body)  # the socket joins before the worker can finish
+        comm = WebsocketCommunicator(application, f"/ws/dashboard/{run['id']}/", headers=[ORIGIN])
+        connected, _ = await comm.connect()
+        assert connected
+        frames = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            msg = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
+            frames.append(msg["run"])
+            if msg["run"]["state"] in FINISHED:
+                break
+        await comm.disconnect()
+        return run, frames
+
+    run, frames = async_to_sync(scenario)()
+    assert frames[-1]["state"] == "done", (frames[-1], celery_worker_process.log_tail())
+    assert any(f["state"] == "running" and 0 <= f["progress"] < 1 for f in frames), "no progress was pushed"
+    run = BenchmarkRun.objects.get(pk=run["id"])
+    assert run.attempts == 1 and run.environment["threads"] == 1 and run.environment["cpu"]
+    assert run.environment["test_sets"]["en-pt/tiny"]["sentences"] == 6
+    assert run.baselines == {"en-pt": "bergamot-en-pt", "pt-en": "bergamot-pt-en"}
+    rows = {(r.system, r.test_set): r for r in run.results.all()}
+    assert set(rows) == {("bergamot-en-pt", "en-pt/tiny"), ("bergamot-pt-en", "pt-en/tiny")}
+    for r in rows.values():
+        assert r.is_baseline and r.family == "AR" and r.sentences == 6
+        assert r.bleu_signature.startswith("nrefs:1|bs:50|") and "nc:6" in r.chrf_signature
+        assert r.bleu_ci_low <= r.bleu <= r.bleu_ci_high and r.chrf_ci_low <= r.chrf <= r.chrf_ci_high
+        assert r.bleu > 30 and r.bleu_p is None  # Bergamot is good on these; the baseline has no p-value
+        assert r.latency_p50_ms > 0 and r.latency_p95_ms >= r.latency_p50_ms and r.throughput64_sps > 0
+        assert r.peak_memory_mb > 0 and r.parameters and sum(b["sentences"] for b in r.length_buckets.values()) == 6
+    seg = run.segments.get(test_set="en-pt/tiny")
+    assert seg.sources[0] == "Open the file." and "arquivo" in seg.outputs["bergamot-en-pt"][0]
+
+    page = Client().get(f"/dashboard/runs/{run.id}/").content.decode()
+    assert "bergamot-pt-en" in page and '"pareto-data"' in page
+    exported = Client().get(f"/dashboard/runs/{run.id}/export/results.json").json()["rows"]
+    assert {(e["system"], e["bleu"]) for e in exported} == {(r.system, r.bleu) for r in rows.values()}
+
+
+def test_runs_are_measured_one_at_a_time_and_cancel_midway(celery_worker_process, transactional_db):
+    """Two runs queued at once: the second waits queued while the first measures; cancelling the first midway
+    stops it (no results), and the second then runs to the end."""
+    long_run = post_run({"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/long"], "n_bootstrap": 50,
+                         "latency_sentences": 240})
+    second = post_run({"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/tiny"], "n_bootstrap": 50})
+    running = wait_run(long_run["id"], ("running",), worker=celery_worker_process,
+                       until=lambda r: "on en-pt/long" in r.progress_message)
+    assert BenchmarkRun.objects.get(pk=second["id"]).state == "queued"
+    cancelled = services.cancel_run(running.id)
+    assert cancelled.state == "cancelled"
+    done = wait_run(second["id"], FINISHED, worker=celery_worker_process)
+    assert done.state == "done", done.error
+    first = BenchmarkRun.objects.get(pk=long_run["id"])
+    assert first.state == "cancelled" and first.results.count() == 0
+    assert first.finished_at <= done.started_at, "the second run measured while the first still held the machine"
+
+
+def test_worker_crash_midway_leaves_the_run_failed_not_stuck(celery_worker_process, transactional_db):
+    run = post_run({"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/long"], "n_bootstrap": 50,
+                    "latency_sentences": 240})
+    running = wait_run(run["id"], ("running",), worker=celery_worker_process,
+                       until=lambda r: "on en-pt/long" in r.progress_message)
+    pid = int(running.worker.rsplit("/", 1)[1])
+    assert pid != celery_worker_process.process.pid
+    os.kill(pid, signal.SIGKILL)
+    failed = wait_run(run["id"], FINISHED, worker=celery_worker_process)
+    assert failed.state == "failed" and "died" in failed.error, failed.error
+    assert failed.results.count() == 0
+    resp = Client().get(f"/api/benchmarks/{failed.id}")
+    assert resp.json()["run"]["state"] == "failed" and resp.json()["run"]["error"]
+
+
+def test_orphan_sweep_fails_runs_left_running_by_a_dead_worker(transactional_db):
+    orphan = BenchmarkRun.objects.create(label="orphan", state=RunState.RUNNING, attempts=1, worker="node-x/123")
+    other = BenchmarkRun.objects.create(label="other node", state=RunState.RUNNING, attempts=1, worker="node-y/9")
+    assert services.recover_orphaned_runs("node-x") == [str(orphan.id)]
+    orphan.refresh_from_db(); other.refresh_from_db()
+    assert orphan.state == "failed" and "stopped" in orphan.error and other.state == "running"
