@@ -1,0 +1,136 @@
+"""Live-server fixtures: the real ASGI app under daphne (a subprocess on the test database, like the worker),
+tiny torch translators registered through NMT_CHECKPOINTS_DIR, and headless Debian Chromium via Selenium.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from ..conftest import LOG_DIR, ROOT, _database_url_for_worker
+
+ARTIFACTS = ROOT / "test-artifacts"
+# Set while collecting, i.e. before the session's worker starts, so the worker and this process both list
+# the tiny engines below (and never whatever real checkpoints happen to be on this machine).
+CHECKPOINTS = Path(os.environ.setdefault("NMT_CHECKPOINTS_DIR", str(ROOT / "var" / f"test-checkpoints-{os.getpid()}")))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_url(celery_worker_process):
+    """Base URL of daphne serving nmt_site.asgi on the test database and Redis."""
+    from django.db import connection
+
+    port = _free_port()
+    log_path = LOG_DIR / f"daphne-{os.getpid()}.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nmt_site.settings",
+        "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.REDIS_URL,
+        "NMT_QUEUE": settings.NMT_QUEUE,
+        "NMT_DEVICE": "cpu",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nmt_site.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health?worker=0", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"daphne did not start\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def tiny_engines():
+    """A tiny CMLM and a tiny AR transformer for en→de, briefly trained on the synthetic task and saved as
+    registered engines (real torch models, real mask-predict refinement). Removed after the module."""
+    import torch
+
+    from tests.translator.test_models_synthetic import TINY, build, train, word_tokenizer
+    from translator.checkpoint import save_folder
+    from translator.models.ar_transformer import ARTransformer
+    from translator.models.cmlm import CMLM
+
+    torch.set_num_threads(1)
+    names = {"tiny-cmlm-en-de": CMLM, "tiny-ar-en-de": ARTransformer}
+    for name, cls in names.items():
+        model = build(cls, TINY)
+        train(model, 120)
+        save_folder(CHECKPOINTS / name, model, word_tokenizer(),
+                    {"name": name, "source_lang": "en", "target_lang": "de"}, half=False)
+    yield list(names)
+    for name in names:
+        shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def browser(request, live_url, transactional_db):
+    """Headless Debian Chromium through chromedriver; a screenshot and the page HTML land in test-artifacts/
+    when the test fails."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.fail("chromium and chromedriver are needed (apt-get install chromium chromium-driver; .ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", "--disable-extensions"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        stem = ARTIFACTS / request.node.name.replace("/", "_")
+        driver.save_screenshot(f"{stem}.png")
+        Path(f"{stem}.html").write_text(driver.page_source)
+        try:
+            logs = driver.get_log("browser")
+            Path(f"{stem}.console.txt").write_text("\n".join(str(line) for line in logs))
+        except Exception:
+            pass
+    driver.quit()

@@ -1,0 +1,50 @@
+"""An existing LibreTranslate client, unchanged, pointed at our server (daphne + the real worker).
+
+libretranslatepy (PyPI) covers translate, detect and languages; it has no file call, so translate_file is
+exercised the way LibreTranslate's own web client sends it: a multipart form, then GET translatedFileUrl.
+"""
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+from libretranslatepy import LibreTranslateAPI
+
+pytestmark = pytest.mark.worker
+
+
+def test_libretranslatepy_translate_detect_languages(live_url, transactional_db):
+    lt = LibreTranslateAPI(live_url)
+    assert "casa" in lt.translate("The house is big.", "en", "pt", timeout=60).lower()
+    assert "house" in lt.translate("A casa é grande.", "auto", "en", timeout=60).lower()
+    assert lt.detect("Onde fica a estação de comboios?")[0]["language"] == "pt"
+    codes = {lang["code"]: lang for lang in lt.languages()}
+    assert {"en", "pt"} <= set(codes) and codes["en"]["name"] == "English"
+
+
+def test_libretranslatepy_wrong_api_key_is_403(live_url, transactional_db):
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as err:
+        LibreTranslateAPI(live_url, api_key="not-a-key").translate("Hi", "en", "pt")
+    assert err.value.code == 403 and json.loads(err.value.read())["error"] == "Invalid API key"
+
+
+def test_translate_file_as_a_multipart_client(live_url, transactional_db):
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in (("source", "en"), ("target", "pt"))]
+    parts.append((f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="letter.txt"\r\n'
+                  "Content-Type: text/plain\r\n\r\n").encode() + "Good morning.\nThe house is big.\n".encode()
+                 + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    req = urllib.request.Request(f"{live_url}/translate_file", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        url = json.loads(resp.read())["translatedFileUrl"]
+    assert url.startswith(live_url) and url.endswith("letter.pt.txt")
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        text = resp.read().decode()
+    assert "casa" in text.lower() and text.count("\n") == 2
