@@ -59,12 +59,20 @@ def main(argv=None) -> int:
     python = sys.executable
     try:
         subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+        # A fresh install shows the shipped models' trade-offs first: queue the default benchmark once.
+        subprocess.run([python, "manage.py", "benchmark", "--if-none"], cwd=ROOT, env=env, check=False)
         queue = "gpu" if env.get("NMT_DEVICE") == "gpu" else "cpu"
         if not args.no_worker:
             children.append(subprocess.Popen(
                 [python, "-m", "celery", "-A", "nmt_site", "worker", "-Q", queue, "--concurrency", "1",
                  "--loglevel", "INFO", "-n", f"{queue}-local@%h"],
                 cwd=ROOT, env=env,
+            ))
+            # Benchmarks: their own worker, one run at a time (concurrent timing runs spoil each other's numbers).
+            children.append(subprocess.Popen(
+                [python, "-m", "celery", "-A", "nmt_site", "worker", "-Q", env.get("NMT_BENCH_QUEUE") or "bench",
+                 "--concurrency", "1", "--loglevel", "INFO", "-n", "bench-local@%h"],
+                cwd=ROOT, env={**env, "NMT_WARM_ENGINES": ""},
             ))
         children.append(subprocess.Popen(
             [python, "-m", "daphne", "-b", args.host, "-p", str(args.port), "nmt_site.asgi:application"],
