@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from .checkpoint import model_class_for, save_folder
+from .model_card import write_card
 from .tokenizer import SubwordTokenizer
 
 
@@ -74,7 +75,9 @@ def export(run_dir: Path, out: Path, average: int, name: str | None, description
         "training": training_summary(run_dir),
         "train_config": config,
     }
-    return save_folder(out, model, tokenizer, engine, card, half=half)
+    folder = save_folder(out, model, tokenizer, engine, half=half)
+    write_card(folder, card)
+    return folder
 
 
 def main(argv):

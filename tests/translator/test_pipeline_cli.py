@@ -94,6 +94,13 @@ def test_evaluate_writes_protocol_json(trained):
         assert "toy-ar beam=4" in r["speedup"]
     assert report["systems"][0]["results"]["toy"]["bleu_p_vs_baseline"] is None
     assert report["systems"][1]["results"]["toy"]["bleu_p_vs_baseline"] is not None
+    # The model card takes its test scores from the report, never typed in by hand.
+    assert cli(["card", "--checkpoint", str(ckpt), "--report", str(out), "--data", "toy word mapping"]) == 0
+    card = json.loads((ckpt / "model_card.json").read_text())
+    assert [row["system"] for row in card["test_scores"]] == ["toy-ar beam=4", "toy-ar beam=1"]
+    assert card["test_scores"][0]["bleu"] == report["systems"][0]["results"]["toy"]["bleu"]
+    readme = (ckpt / "README.md").read_text()
+    assert "toy word mapping" in readme and str(card["test_scores"][0]["bleu"]) in readme
 
 
 def test_corrupt_checkpoint_names_the_file(trained, tmp_path):

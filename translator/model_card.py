@@ -1,0 +1,92 @@
+"""Model cards: ``model_card.json`` in each checkpoint folder, rendered to ``README.md`` for people.
+
+``python -m translator card --checkpoint checkpoints/NAME --report reports/eval.json`` copies that
+engine's test scores (every system of the report that is this engine, with its decoding options)
+into the card, so the numbers in a card always come from an ``evaluate`` run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .checkpoint import CARD
+
+README = "README.md"
+SCORE_FIELDS = ("bleu", "bleu_ci95", "chrf", "bleu_signature", "chrf_signature", "repeated_token_rate")
+
+
+def scores_from_report(report: dict, engine_name: str) -> list[dict]:
+    rows = []
+    for system in report["systems"]:
+        if system["name"] != engine_name:
+            continue
+        for test_id, result in system["results"].items():
+            rows.append({
+                "system": system["label"],
+                "decoding": system["decoding"],
+                "test_set": test_id,
+                "sentences": report["test_sets"][test_id]["sentences"],
+                **{k: result[k] for k in SCORE_FIELDS if k in result},
+                "latency_p50_ms": result["latency_ms"]["p50"],
+                "throughput_64_sent_per_s": result["throughput"]["64"]["sentences_per_s"],
+            })
+    return rows
+
+
+def render_markdown(card: dict) -> str:
+    training = card.get("training", {})
+    lines = [
+        f"# {card['name']}",
+        "",
+        f"- Architecture: {card['architecture']} ({card['parameters']:,} parameters), weights: {card.get('weights', '')}",
+        f"- Training data: {card.get('training_data_description') or card.get('training_data')}",
+        f"- Training: {training.get('steps')} steps, {training.get('epochs')} epochs, "
+        f"{training.get('training_minutes')} CPU-minutes, median {training.get('median_target_tokens_per_s')} "
+        "target tokens/s",
+    ]
+    curve = training.get("validation_curve") or []
+    if curve:
+        lines.append("- Validation BLEU (greedy, 500 sentences) by training minute: "
+                     + ", ".join(f"{p['elapsed_min']:.0f} min {p['valid_bleu']}" for p in curve))
+    scores = card.get("test_scores") or []
+    if scores:
+        lines += ["", f"## Test scores ({card.get('scores_environment', '')})", "",
+                  "| system | test set | sentences | BLEU [95% CI] | chrF | p50 ms | sent/s @64 |", "|---|---|---|---|---|---|---|"]
+        for row in scores:
+            ci = row.get("bleu_ci95", ["", ""])
+            lines.append(f"| {row['system']} | {row['test_set']} | {row['sentences']} | {row['bleu']} [{ci[0]}, {ci[1]}] | "
+                         f"{row['chrf']} | {row['latency_p50_ms']} | {row['throughput_64_sent_per_s']} |")
+        lines += ["", f"BLEU signature: `{scores[0].get('bleu_signature', '')}`"]
+    if card.get("notes"):
+        lines += ["", "## Notes", "", card["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_card(folder: Path, card: dict) -> None:
+    (folder / CARD).write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    (folder / README).write_text(render_markdown(card))
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m translator card")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--report", help="evaluate JSON whose scores for this engine go into the card")
+    parser.add_argument("--data", help="human description of the training data")
+    parser.add_argument("--notes", help="free text appended to the card")
+    args = parser.parse_args(argv)
+    folder = Path(args.checkpoint)
+    card = json.loads((folder / CARD).read_text())
+    name = json.loads((folder / "engine.json").read_text())["name"]
+    if args.report:
+        report = json.loads(Path(args.report).read_text())
+        card["test_scores"] = scores_from_report(report, name)
+        env = report["environment"]
+        card["scores_environment"] = f"{env['cpu']}, {env['threads']} thread(s), torch {env['torch']}, commit {env['git_commit']}"
+    if args.data:
+        card["training_data_description"] = args.data
+    if args.notes:
+        card["notes"] = args.notes
+    write_card(folder, card)
+    print(f"updated {folder / CARD} and {folder / README}")
+    return 0
