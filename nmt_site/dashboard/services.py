@@ -34,6 +34,7 @@ BENCH_TASK = "workers.benchmarks.run_benchmark"
 BUSY = "busy"
 MAX_SYSTEMS = 24
 DEFAULT_LIMIT = 500  # sentences per test set in the default (seeded) run: minutes, not an hour, on 2 cores
+DEFAULT_LATENCY_SENTENCES = 100  # batch-1 latency sample of the default run (p50/p95 are stable well before that)
 # Mask-predict iterations swept in the default run for every CMLM checkpoint (the sweep plot's x axis).
 DEFAULT_ITERATION_SWEEP = (1, 2, 4, 10)
 
@@ -177,10 +178,10 @@ def default_request() -> dict:
             systems.append({"translator": info.name, "options": {}})
     pairs = {i.pair for i in infos}
     found = testsets.available()
-    test_ids = [t for t in found if t.split("/")[0] in pairs]
+    test_ids = [t for t, files in found.items() if t.split("/")[0] in pairs and files.source_path.stat().st_size > 0]
     if not found:  # a fresh clone: the task runs prepare-data; the test sets prepare-data writes
         test_ids = [f"{p}/libreoffice" for p in sorted(pairs)]
-    return {"systems": systems, "test_sets": test_ids, "limit": DEFAULT_LIMIT,
+    return {"systems": systems, "test_sets": test_ids, "limit": DEFAULT_LIMIT, "latency_sentences": DEFAULT_LATENCY_SENTENCES,
             "label": "Default benchmark of the shipped models"}
 
 

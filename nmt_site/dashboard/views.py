@@ -30,7 +30,7 @@ def _common(run) -> dict:
         "pareto": selectors.pareto_data(results),
         "buckets": selectors.bucket_data(results),
         "sweeps": selectors.iteration_sweeps(results),
-        "protocol": run.protocol if run and run.protocol else PROTOCOL,
+        "protocol": PROTOCOL,
     }
 
 
@@ -57,6 +57,7 @@ def overview(request: HttpRequest):
 
 
 @require_safe
+@ensure_csrf_cookie  # the page's cancel button posts with the CSRF cookie
 def run_page(request: HttpRequest, run_id):
     try:
         run = services.get_run(run_id)
