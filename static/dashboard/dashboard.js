@@ -31,7 +31,12 @@
       data: { datasets },
       options: {
         animation: false, parsing: true,
-        scales: { x: { type: "logarithmic", title: { display: true, text: xTitle } }, y: { title: { display: true, text: "BLEU" } } },
+        aspectRatio: 1.6,
+        scales: {
+          // Log axis labelled at 1-2-5 steps only: the default labels every minor tick and they overlap.
+          x: { type: "logarithmic", title: { display: true, text: xTitle },
+               ticks: { callback: (v) => [1, 2, 5].includes(Number((v / 10 ** Math.floor(Math.log10(v))).toFixed(6))) ? v : "" } },
+          y: { title: { display: true, text: "BLEU" } } },
         plugins: { tooltip: { callbacks: { label: (c) => c.raw.label ? `${c.raw.label}: BLEU ${c.raw.y} [${c.raw.ci}], ${c.raw.x}` : "" } } },
       },
     });
@@ -65,7 +70,7 @@
       label: s.label, data: d.buckets.map((b) => s[key][b] ?? null), borderColor: COLORS[s.family],
       backgroundColor: COLORS[s.family], borderDash: i % 2 ? [4, 3] : [], tension: 0,
     }));
-    const opts = (y) => ({ animation: false, scales: { x: { title: { display: true, text: "source words" } }, y: { title: { display: true, text: y } } } });
+    const opts = (y) => ({ animation: false, aspectRatio: 1.8, scales: { x: { title: { display: true, text: "source words" } }, y: { title: { display: true, text: y } } } });
     draw("bucket-bleu", { type: "line", data: { labels: d.buckets, datasets: sets("bleu") }, options: opts("BLEU") });
     draw("bucket-latency", { type: "line", data: { labels: d.buckets, datasets: sets("latency") }, options: opts("latency p50 ms") });
   }
@@ -84,7 +89,7 @@
           { label: "BLEU", data: points.map((p) => p.bleu), borderColor: COLORS.NAR, yAxisID: "y" },
           { label: "latency p50 ms", data: points.map((p) => p.latency_p50_ms), borderColor: "#667085", borderDash: [5, 4], yAxisID: "y1" },
         ] },
-        options: { animation: false, scales: { x: { title: { display: true, text: "iterations" } },
+        options: { animation: false, aspectRatio: 1.8, scales: { x: { title: { display: true, text: "iterations" } },
           y: { position: "left", title: { display: true, text: "BLEU" } },
           y1: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "ms" } } } },
       });
