@@ -11,6 +11,7 @@ import re
 import docx
 import pptx
 from docx.opc.part import XmlPart
+from lxml import etree
 from docx.oxml.ns import qn as wqn
 from odf import opendocument
 from odf.element import Node
@@ -71,15 +72,24 @@ class DocxHandler(FormatHandler):
             raise _open_failed("DOCX") from None
 
     def blocks(self, doc) -> list[list[Slot]]:
-        parts = [p for p in doc.part.package.iter_parts()
-                 if isinstance(p, XmlPart) and _DOCX_PARTS.match(str(p.partname))]
+        parts = [p for p in doc.part.package.iter_parts() if _DOCX_PARTS.match(str(p.partname))]
         out = []
+        # python-docx loads footnotes and endnotes as opaque blobs: parse those here (entities and network
+        # off) and write them back in save().
+        doc._nmt_blob_parts = []
         for part in sorted(parts, key=lambda p: str(p.partname)):
+            if isinstance(part, XmlPart):
+                element = part.element
+            else:
+                element = etree.fromstring(part.blob, etree.XMLParser(resolve_entities=False, no_network=True))
+                doc._nmt_blob_parts.append((part, element))
             # w:t only: field codes (w:instrText) and deleted text (w:delText) are not reader-visible prose.
-            out.extend(_paragraph_blocks(part.element, wqn("w:p"), (wqn("w:t"),)))
+            out.extend(_paragraph_blocks(element, wqn("w:p"), (wqn("w:t"),)))
         return out
 
     def save(self, doc) -> bytes:
+        for part, element in getattr(doc, "_nmt_blob_parts", ()):
+            part._blob = etree.tostring(element, xml_declaration=True, encoding="UTF-8", standalone=True)
         buf = io.BytesIO()
         doc.save(buf)
         return buf.getvalue()

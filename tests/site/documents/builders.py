@@ -68,10 +68,61 @@ def docx() -> bytes:
     section.header.paragraphs[0].text = "The house is big."
     section.footer.paragraphs[0].text = "The children play in the park."
     doc.add_page_break()
-    doc.add_paragraph("My brother reads a book in the garden.")
+    last = doc.add_paragraph("My brother reads a book in the garden. ")
+    _add_hyperlink(last, "https://example.com/park", "The children play in the park.")
     buf = io.BytesIO()
     doc.save(buf)
-    return buf.getvalue()
+    return _add_footnote(buf.getvalue())
+
+
+def _add_hyperlink(paragraph, url: str, text: str) -> None:
+    """python-docx reads hyperlinks but has no API to add one: build the w:hyperlink element."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    r_id = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), r_id)
+    run = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    underline = OxmlElement("w:u")
+    underline.set(qn("w:val"), "single")
+    rpr.append(underline)
+    run.append(rpr)
+    t = OxmlElement("w:t")
+    t.text = text
+    run.append(t)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+FOOTNOTES = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes xmlns:w="{W_NS}">'
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:id="1"><w:p><w:r><w:t xml:space="preserve">The water is cold.</w:t></w:r></w:p></w:footnote>'
+    "</w:footnotes>"
+).encode()
+
+
+def _add_footnote(data: bytes) -> bytes:
+    """Add a footnotes part (python-docx cannot write one): the part, its relationship and content type."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out_buf = io.BytesIO()
+    with zipfile.ZipFile(out_buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                body = body.replace(b"</Types>", b'<Override PartName="/word/footnotes.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>')
+            elif info.filename == "word/_rels/document.xml.rels":
+                body = body.replace(b"</Relationships>", b'<Relationship Id="rIdFoot1" Type="http://schemas.openxml'
+                                    b'formats.org/officeDocument/2006/relationships/footnotes" Target="footnotes.xml"/>'
+                                    b"</Relationships>")
+            out.writestr(info.filename, body)
+        out.writestr("word/footnotes.xml", FOOTNOTES)
+    return out_buf.getvalue()
 
 
 def pptx() -> bytes:

@@ -107,7 +107,13 @@ def test_docx_keeps_runs_tables_headers(celery_worker_process, session_key):
     section = after.sections[0]
     assert "casa" in section.header.paragraphs[0].text.lower()
     assert "crianças" in section.footer.paragraphs[0].text.lower()
-    assert "livro" in after.paragraphs[-1].text.lower()
+    last = after.paragraphs[-1]
+    assert "livro" in last.text.lower()
+    links = last.hyperlinks
+    assert len(links) == 1 and links[0].address == "https://example.com/park"
+    assert "crianças" in links[0].text.lower() or "parque" in links[0].text.lower()
+    footnotes = zipfile.ZipFile(io.BytesIO(out)).read("word/footnotes.xml").decode()
+    assert "água" in footnotes.lower() and "w:separator" in footnotes
 
 
 def test_pptx_keeps_frames_tables_notes(celery_worker_process, session_key):
