@@ -13,6 +13,14 @@ from . import builders
 from .conftest import client_for, upload
 
 
+@pytest.fixture(autouse=True)
+def no_enqueue(monkeypatch):
+    # The uploads these tests accept are not for the worker: keep them out of the queue.
+    from nmt_site.documents import services
+
+    monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
+
+
 @pytest.fixture
 def client(session_key):
     return client_for(session_key)
