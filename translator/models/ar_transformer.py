@@ -14,18 +14,10 @@ import torch.nn.functional as F
 from transformers import MarianConfig, MarianMTModel
 
 from ..tokenizer import EOS, PAD
-from .base import AR_FAMILY, Batch, TranslationModel, pad_sequences
+from .base import SHARED_DEFAULTS, AR_FAMILY, Batch, TranslationModel, pad_sequences
 
 DEFAULTS = dict(
-    vocab_size=8000,
-    d_model=256,
-    encoder_layers=6,
-    decoder_layers=3,
-    heads=4,
-    ffn_dim=1024,
-    dropout=0.1,
-    max_positions=256,
-    max_source_tokens=200,
+    **SHARED_DEFAULTS,
     label_smoothing=0.1,
 )
 

@@ -10,6 +10,20 @@ from torch import nn
 
 AR_FAMILY, NAR_FAMILY = "AR", "NAR"
 
+# The CPU-sized Transformer every family starts from (~10M parameters at an 8k vocabulary);
+# each family adds its own keys, and a training config overrides any of them.
+SHARED_DEFAULTS = dict(
+    vocab_size=8000,
+    d_model=256,
+    encoder_layers=6,
+    decoder_layers=3,
+    heads=4,
+    ffn_dim=1024,
+    dropout=0.1,
+    max_positions=256,  # longest target the decoder produces
+    max_source_tokens=200,
+)
+
 
 def pad_sequences(seqs: list[list[int]], pad_id: int, device=None) -> torch.Tensor:
     """Right-pad id lists into a (len(seqs), longest) long tensor."""

@@ -29,21 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..tokenizer import EOS, MASK, PAD
-from .base import NAR_FAMILY, Batch, TranslationModel
+from .base import SHARED_DEFAULTS, NAR_FAMILY, Batch, TranslationModel
 from .nat_layers import NATBackbone
 
 NUM_SPECIALS = 6  # ids 0..5 (pad, eos, unk, mask, blank, bos) are never produced
 
 DEFAULTS = dict(
-    vocab_size=8000,
-    d_model=256,
-    encoder_layers=6,
-    decoder_layers=3,
-    heads=4,
-    ffn_dim=1024,
-    dropout=0.1,
-    max_positions=256,  # longest target the decoder produces
-    max_source_tokens=200,
+    **SHARED_DEFAULTS,
     label_smoothing=0.1,
     length_loss_weight=0.1,
     max_length_offset=64,  # the length classifier predicts target_len - source_len in [-64, 64]

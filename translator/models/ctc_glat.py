@@ -30,21 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from ..tokenizer import BLANK, EOS, PAD
-from .base import NAR_FAMILY, Batch, TranslationModel
+from .base import SHARED_DEFAULTS, NAR_FAMILY, Batch, TranslationModel
 from .nat_layers import NATBackbone
 
 NUM_SPECIALS = 6  # ids 0..5; only BLANK (4) may be produced, and collapse removes it
 
 DEFAULTS = dict(
-    vocab_size=8000,
-    d_model=256,
-    encoder_layers=6,
-    decoder_layers=3,
-    heads=4,
-    ffn_dim=1024,
-    dropout=0.1,
-    max_positions=256,  # kept for a uniform config; positions are sinusoidal, any length works
-    max_source_tokens=200,
+    **SHARED_DEFAULTS,
     upsample=3,
     glat_ratio_start=0.5,
     glat_ratio_end=0.3,
