@@ -6,6 +6,7 @@ of that pair) and stores the report as rows.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import subprocess
@@ -164,9 +165,20 @@ def enqueue_run(run_id) -> None:
 
 
 def default_request() -> dict:
-    """The shipped models: per pair, AR systems first (beam, then greedy), then NAR ones, on every test set."""
-    systems: list[dict] = []
+    """The shipped models: per pair, AR systems first (beam, then greedy), then NAR ones, on every test set.
+
+    Only pairs that have a test set are included; on a fresh clone (no data at all) every pair is, with the
+    test sets prepare-data will write (the task runs it first).
+    """
+    found = testsets.available()
+    nonempty = [t for t, files in found.items() if files.source_path.stat().st_size > 0]
     infos = sorted(list_engines(), key=lambda i: (i.pair, i.family != AR, i.name))
+    if found:
+        infos = [i for i in infos if any(t.startswith(i.pair + "/") for t in nonempty)]
+        test_ids = [t for t in nonempty if t.split("/")[0] in {i.pair for i in infos}]
+    else:
+        test_ids = [f"{p}/libreoffice" for p in sorted({i.pair for i in infos})]
+    systems: list[dict] = []
     for info in infos:
         defaults = info.decoding_defaults
         if "beam" in defaults:
@@ -176,11 +188,6 @@ def default_request() -> dict:
             systems += [{"translator": info.name, "options": {"iterations": n}} for n in DEFAULT_ITERATION_SWEEP]
         else:
             systems.append({"translator": info.name, "options": {}})
-    pairs = {i.pair for i in infos}
-    found = testsets.available()
-    test_ids = [t for t, files in found.items() if t.split("/")[0] in pairs and files.source_path.stat().st_size > 0]
-    if not found:  # a fresh clone: the task runs prepare-data; the test sets prepare-data writes
-        test_ids = [f"{p}/libreoffice" for p in sorted(pairs)]
     return {"systems": systems, "test_sets": test_ids, "limit": DEFAULT_LIMIT, "latency_sentences": DEFAULT_LATENCY_SENTENCES,
             "label": "Default benchmark of the shipped models"}
 
@@ -243,6 +250,12 @@ def _claim(run: BenchmarkRun, worker: str) -> bool | str:
         if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions already serialise this block
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(7007)")
+        # A run `running` for longer than the hard time limit cannot still be measuring (its worker died and
+        # never came back to sweep it): fail it rather than let it block the line forever.
+        cutoff = timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 120)
+        BenchmarkRun.objects.filter(state=RunState.RUNNING, started_at__lt=cutoff).exclude(pk=run.pk).update(
+            state=RunState.FAILED, finished_at=timezone.now(),
+            error="The worker measuring this run disappeared (no result within the time limit).")
         if BenchmarkRun.objects.filter(state=RunState.RUNNING).exclude(pk=run.pk).exists():
             return BUSY
         return bool(BenchmarkRun.objects.filter(pk=run.pk, state=RunState.QUEUED, attempts=run.attempts).update(

@@ -45,7 +45,11 @@
   function pareto() {
     const all = read("pareto-data");
     const picker = document.getElementById("testset-picker");
-    if (!all || !Object.keys(all).length) return;
+    if (!all || !Object.keys(all).length) {  // no finished run yet: empty axes, so the page shows what will come
+      paretoChart("pareto-latency", { points: [], front_latency: [] }, "latency_p50_ms", "latency p50, ms (batch 1)", "front_latency");
+      paretoChart("pareto-throughput", { points: [], front_throughput: [] }, "throughput64_sps", "sentences/s (batch 64)", "front_throughput");
+      return;
+    }
     const show = (testSet) => {
       paretoChart("pareto-latency", all[testSet], "latency_p50_ms", "latency p50, ms (batch 1)", "front_latency");
       paretoChart("pareto-throughput", all[testSet], "throughput64_sps", "sentences/s (batch 64)", "front_throughput");

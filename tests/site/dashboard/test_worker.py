@@ -124,3 +124,21 @@ def test_orphan_sweep_fails_runs_left_running_by_a_dead_worker(transactional_db)
     assert services.recover_orphaned_runs("node-x") == [str(orphan.id)]
     orphan.refresh_from_db(); other.refresh_from_db()
     assert orphan.state == "failed" and "stopped" in orphan.error and other.state == "running"
+
+
+def test_a_run_stuck_running_past_the_time_limit_does_not_block_the_line(transactional_db, settings):
+    """Claiming the next run fails one left `running` longer than the hard limit (its worker never came back)."""
+    import datetime
+
+    from django.utils import timezone
+
+    stuck = BenchmarkRun.objects.create(label="stuck", state=RunState.RUNNING, attempts=1, worker="gone/1",
+                                        started_at=timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 600))
+    busy = BenchmarkRun.objects.create(label="busy", state=RunState.RUNNING, attempts=1, worker="alive/2",
+                                       started_at=timezone.now())
+    waiting = BenchmarkRun.objects.create(label="next", state=RunState.QUEUED)
+    assert services._claim(waiting, "w/3") == services.BUSY  # the live one still holds the machine
+    stuck.refresh_from_db()
+    assert stuck.state == "failed" and "disappeared" in stuck.error
+    BenchmarkRun.objects.filter(pk=busy.pk).update(state=RunState.DONE)
+    assert services._claim(waiting, "w/3") is True
