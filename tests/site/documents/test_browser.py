@@ -1,0 +1,135 @@
+"""The issue's "done when": in a real browser (headless Chromium), upload a multi-page .docx and an .srt,
+watch the progress bars, and download both translated with their formatting intact."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from ..conftest import LOG_DIR, ROOT, _database_url_for_worker
+from . import builders
+
+pytestmark = pytest.mark.worker
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def docs_live_url(celery_worker_process):
+    """daphne serving the ASGI app on the test database, Redis and queue (like the worker fixture)."""
+    from django.db import connection
+
+    port = _free_port()
+    log_path = LOG_DIR / f"daphne-documents-{os.getpid()}.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "nmt_site.settings",
+           "DATABASE_URL": _database_url_for_worker(connection.settings_dict), "REDIS_URL": settings.REDIS_URL,
+           "CELERY_BROKER_URL": settings.REDIS_URL, "NMT_QUEUE": settings.NMT_QUEUE, "NMT_DEVICE": "cpu",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                    "nmt_site.asgi:application"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health?worker=0", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"daphne did not start\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def docs_browser(docs_live_url, transactional_db):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.fail("chromium and chromedriver are needed (apt-get install chromium chromium-driver; .ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def test_upload_docx_and_srt_watch_progress_and_download(docs_browser, docs_live_url, tmp_path):
+    import docx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    files = {"report.docx": builders.docx(), "movie.srt": builders.srt()}
+    paths = []
+    for name, body in files.items():
+        (tmp_path / name).write_bytes(body)
+        paths.append(str(tmp_path / name))
+
+    b = docs_browser
+    b.get(f"{docs_live_url}/documents/")
+    assert b.find_element(By.ID, "pair").get_attribute("value") == "en-pt"
+    b.find_element(By.ID, "files").send_keys("\n".join(paths))
+    b.find_element(By.ID, "upload").click()
+
+    def both_done(driver):
+        rows = driver.find_elements(By.CSS_SELECTOR, "#documents tbody tr")
+        links = driver.find_elements(By.CSS_SELECTOR, "#documents tbody tr a.button")
+        return len(rows) == 2 and len(links) == 2
+
+    try:
+        WebDriverWait(b, 60).until(both_done)
+    except Exception:
+        pytest.fail(f"documents never finished on the page:\n{b.find_element(By.ID, 'documents').text}\n"
+                    f"error box: {b.find_element(By.ID, 'error').text}")
+    for bar in b.find_elements(By.CSS_SELECTOR, "#documents progress"):
+        assert bar.get_attribute("value") == bar.get_attribute("max") != "0"
+    assert "Done" in b.find_element(By.ID, "documents").text
+
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in b.get_cookies())
+    downloads = {}
+    for link in b.find_elements(By.CSS_SELECTOR, "#documents tbody tr a.button"):
+        req = urllib.request.Request(link.get_attribute("href"), headers={"Cookie": cookie})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            name = resp.headers["Content-Disposition"].split("filename=")[1].strip('"')
+            downloads[name] = resp.read()
+    assert set(downloads) == {"report.pt.docx", "movie.pt.srt"}
+
+    before, after = docx.Document(io.BytesIO(files["report.docx"])), docx.Document(io.BytesIO(downloads["report.pt.docx"]))
+    assert [len(p.runs) for p in after.paragraphs] == [len(p.runs) for p in before.paragraphs]
+    assert [(r.bold, r.italic) for r in after.paragraphs[1].runs] == [(r.bold, r.italic) for r in before.paragraphs[1].runs]
+    assert "gato" in after.paragraphs[1].text.lower() and len(after.tables[0].rows) == 2
+    cues = downloads["movie.pt.srt"].decode().strip().split("\n\n")
+    assert [c.split("\n")[:2] for c in cues] == [c.split("\n")[:2] for c in files["movie.srt"].decode().strip().split("\n\n")]
+    assert "café" in cues[1].lower()
+    # Nobody else can download them.
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(b.find_elements(By.CSS_SELECTOR, "#documents tbody tr a.button")[0].get_attribute("href"))
+    assert exc.value.code == 404
