@@ -142,3 +142,28 @@ def test_a_run_stuck_running_past_the_time_limit_does_not_block_the_line(transac
     assert stuck.state == "failed" and "disappeared" in stuck.error
     BenchmarkRun.objects.filter(pk=busy.pk).update(state=RunState.DONE)
     assert services._claim(waiting, "w/3") is True
+
+
+def test_ar_and_nar_systems_with_an_iteration_sweep_through_the_queue(celery_worker_process, transactional_db,
+                                                                       tiny_bench_engines):
+    """Real torch AR and CMLM models: NAR rows with iterations, p-values and speed-ups against the AR baseline,
+    and the sweep plot's data on the run page."""
+    run = post_run({"systems": ["bench-ar-en-de:beam=1", "bench-cmlm-en-de:iterations=1",
+                                "bench-cmlm-en-de:iterations=4"],
+                    "test_sets": ["en-de/synth"], "n_bootstrap": 50, "latency_sentences": 8})
+    run = wait_run(run["id"], FINISHED, timeout=120, worker=celery_worker_process)
+    assert run.state == "done", run.error
+    rows = {r.system: r for r in run.results.all()}
+    ar, nar1, nar4 = rows["bench-ar-en-de beam=1"], rows["bench-cmlm-en-de iterations=1"], rows["bench-cmlm-en-de iterations=4"]
+    assert ar.is_baseline and ar.family == "AR" and ar.bleu_p is None
+    for nar, iterations in ((nar1, 1), (nar4, 4)):
+        assert nar.family == "NAR" and not nar.is_baseline
+        assert nar.decoding["iterations"] == iterations and "length_beam" in nar.decoding  # effective options
+        assert nar.bleu_p is not None and 0 < nar.bleu_p <= 1
+        assert set(nar.speedups) == {"bench-ar-en-de beam=1"} and nar.speedups["bench-ar-en-de beam=1"]["latency_p50"] > 0
+        assert nar.parameters > 0 and nar.model_size_mb > 0 and 0 <= nar.repeated_token_rate <= 1
+    html = Client().get(f"/dashboard/runs/{run.id}/").content.decode()
+    assert "Mask-predict iteration sweep" in html
+    sweep = json.loads(html.split('<script id="sweep-data" type="application/json">')[1].split("</script>")[0])
+    (points,) = sweep.values()
+    assert [p["iterations"] for p in points] == [1, 4] and points[1]["bleu"] == nar4.bleu
