@@ -86,7 +86,7 @@ def document() -> dict:
                 "responses": {"200": {"description": "Settings", "content": _json({"type": "object"})}},
             }},
             "/translate_file": {"post": {
-                "summary": "Translate a .txt file (waits for the queued job)",
+                "summary": "Translate a document (every format /documents/ takes; waits for the queued job)",
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["file", "source", "target"], "properties": {
                         "file": {"type": "string", "format": "binary"}, "source": {"type": "string"},
@@ -130,6 +130,63 @@ def document() -> dict:
                 "summary": "Cancel a queued or running job", "parameters": JOB_ID,
                 "responses": {"200": {"description": "The job", "content": _json(JOB_RESPONSE)},
                               "404": {"description": "No such job", "content": _json(JOB_ERROR)}},
+            }},
+            # Documents (nmt_site/documents): asynchronous document jobs, session-owned, CSRF-protected.
+            "/api/documents": {"post": {
+                "summary": "Upload documents to translate (multipart: file (repeatable), source_lang, target_lang, "
+                           "translator)",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {"file": {"type": "string", "format": "binary"},
+                                                     "source_lang": {"type": "string"},
+                                                     "target_lang": {"type": "string"},
+                                                     "translator": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "Queued documents", "content": _json({"type": "object"})},
+                              "400": {"description": "Invalid request", "content": _json(JOB_ERROR)},
+                              "413": {"description": "Too large", "content": _json(JOB_ERROR)},
+                              "415": {"description": "Unsupported format", "content": _json(JOB_ERROR)},
+                              "422": {"description": "Unreadable file", "content": _json(JOB_ERROR)}},
+            }},
+            "/api/documents/list": {"get": {
+                "summary": "This session's documents",
+                "responses": {"200": {"description": "Documents", "content": _json({"type": "object"})}},
+            }},
+            "/api/documents/{job_id}": {"get": {
+                "summary": "Document status: state, progress, queue position, ETA", "parameters": JOB_ID,
+                "responses": {"200": {"description": "The document", "content": _json({"type": "object"})},
+                              "404": {"description": "No such document", "content": _json(JOB_ERROR)}},
+            }},
+            "/api/documents/{job_id}/cancel": {"post": {
+                "summary": "Cancel a document job", "parameters": JOB_ID,
+                "responses": {"200": {"description": "The document", "content": _json({"type": "object"})},
+                              "404": {"description": "No such document", "content": _json(JOB_ERROR)}},
+            }},
+            "/api/documents/{job_id}/download": {"get": {
+                "summary": "The translated document (the result of the job)", "parameters": JOB_ID,
+                "responses": {"200": {"description": "The file",
+                                      "content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+                              "404": {"description": "No such document", "content": _json(JOB_ERROR)},
+                              "409": {"description": "Not done yet or expired", "content": _json(JOB_ERROR)}},
+            }},
+            # Benchmark runs (nmt_site/dashboard).
+            "/api/benchmarks": {
+                "get": {"summary": "Recent benchmark runs and the choices for a new one",
+                        "responses": {"200": {"description": "Runs", "content": _json({"type": "object"})}}},
+                "post": {"summary": "Queue a benchmark run (JSON: systems, test sets, options)",
+                         "requestBody": {"required": True, "content": _json({"type": "object"})},
+                         "responses": {"201": {"description": "Queued", "content": _json({"type": "object"})},
+                                       "400": {"description": "Invalid request", "content": _json(JOB_ERROR)}}},
+            },
+            "/api/benchmarks/{run_id}": {"get": {
+                "summary": "Run status and results",
+                "parameters": [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The run", "content": _json({"type": "object"})},
+                              "404": {"description": "No such run", "content": _json(JOB_ERROR)}},
+            }},
+            "/api/benchmarks/{run_id}/cancel": {"post": {
+                "summary": "Cancel a benchmark run",
+                "parameters": [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The run", "content": _json({"type": "object"})},
+                              "404": {"description": "No such run", "content": _json(JOB_ERROR)}},
             }},
             "/api/openapi.json": {"get": {
                 "summary": "This document",

@@ -6,7 +6,6 @@ request waits for it (NMT_API_TIMEOUT); results are cached in Redis per engine, 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -173,49 +172,4 @@ def wait_for_job(job_id, timeout: float) -> TranslationJob:
         time.sleep(POLL_SECONDS)
     if job.state != JobState.DONE:
         raise ApiError(f"Translation failed: {job.error or job.state}", 503 if job.state == JobState.CANCELLED else 400)
-    return job
-
-
-# --- files -------------------------------------------------------------------------------------------------
-
-FILE_FORMATS = [".txt"]
-
-
-def translate_file(upload, source: str, target: str, translator: str | None, caller: Caller) -> str:
-    """Translate an uploaded .txt file through the queue; returns the file id for /download_file/<id>."""
-    if upload is None:
-        raise ApiError("Invalid request: missing file parameter")
-    name = upload.name or "file.txt"
-    if not name.lower().endswith(tuple(FILE_FORMATS)):
-        raise ApiError(f"Invalid request: unsupported file format; supported: {', '.join(FILE_FORMATS)}")
-    raw = upload.read(settings.NMT_API_CHAR_LIMIT * 4 + 1)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ApiError("Invalid request: the file is not UTF-8 text.") from None
-    if not text.strip():
-        raise ApiError("Invalid request: the file is empty.")
-    check_chars(caller, len(text))
-    if source == "auto":
-        found = detect_language(text)
-        source = found[0]["language"] if found else None
-    try:
-        info = job_services.choose_translator(source, target, translator)
-    except JobRequestError as exc:
-        raise ApiError(f"Invalid request: {exc.message}") from None
-    job = submit_job(caller, text, info.name)
-    wait_for_job(job.pk, settings.NMT_API_TIMEOUT)
-    stem = name.rsplit(".", 1)[0]
-    return f"{job.pk}/{stem}.{info.target_lang}.txt"
-
-
-def download(job_id: str) -> TranslationJob:
-    """The finished file job; the unguessable job id is the capability (LibreTranslate's download URLs too)."""
-    try:
-        pk = uuid.UUID(job_id)
-    except ValueError:
-        raise ApiError("File not found", 404) from None
-    job = TranslationJob.objects.filter(pk=pk, state=JobState.DONE, owner_session__startswith="api-").first()
-    if job is None:
-        raise ApiError("File not found", 404)
     return job

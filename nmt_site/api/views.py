@@ -6,11 +6,11 @@ import json
 import logging
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import metrics, openapi, params, services
+from . import files, metrics, openapi, params, services
 from .errors import ApiError
 from .limits import check_rate, identify
 
@@ -84,7 +84,7 @@ def frontend_settings(request):
         "frontendTimeout": 500,
         "suggestions": False,
         "filesTranslation": True,
-        "supportedFilesFormat": services.FILE_FORMATS,
+        "supportedFilesFormat": files.formats(),
         "language": {"source": source, "target": {"code": first, "name": services.language_name(first)}},
     })
 
@@ -94,12 +94,14 @@ def frontend_settings(request):
 def translate_file(request):
     data = params.read(request)
     caller = _caller(request, data)
-    file_id = services.translate_file(
+    file_id = files.translate_file(
         request.FILES.get("file"),
         source=params.text_param(data, "source"),
         target=params.text_param(data, "target"),
         translator=params.text_param(data, "nmt_translator", required=False),
         caller=caller,
+        detect=services.detect_language,
+        codes=services.source_codes(),
     )
     return JsonResponse({"translatedFileUrl": request.build_absolute_uri(f"/download_file/{file_id}")})
 
@@ -107,11 +109,8 @@ def translate_file(request):
 @api_view
 @require_safe
 def download_file(request, job_id: str, filename: str):
-    job = services.download(job_id)
-    response = HttpResponse(job.output_text, content_type="text/plain; charset=utf-8")
-    safe_name = "".join(c for c in filename if c.isalnum() or c in "._-") or "translation.txt"
-    response["Content-Disposition"] = f'attachment; filename="{safe_name}"'
-    return response
+    path, name = files.download(job_id)
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
 
 
 @require_safe

@@ -156,21 +156,41 @@ def test_translate_file_and_download(api):
     assert url.startswith("http://testserver/download_file/") and url.endswith("notes.pt.txt")
     got = api.get(url.removeprefix("http://testserver"))
     assert got.status_code == 200 and "attachment" in got["Content-Disposition"]
-    lines = got.content.decode().split("\n")
-    assert len(lines) == 4 and lines[1] == "" and "casa" in lines[2].lower()
+    text = b"".join(got.streaming_content).decode()
+    assert "casa" in text.lower() and "\n\n" in text  # paragraphs kept
+    # It is a document job of the documents app, owned by the API caller.
+    from nmt_site.documents.models import DocumentJob
+
+    assert DocumentJob.objects.get(original_name="notes.txt").owner_session.startswith("api-")
     assert api.get(f"/download_file/{uuid.uuid4()}/x.txt").status_code == 404
     assert api.get("/download_file/not-a-uuid/x.txt").status_code == 404
 
 
-def test_translate_file_bad_input(api):
+def test_translate_file_other_formats_and_auto(api):
+    html = io.BytesIO("<html><body><p>Eu gosto muito de café com leite.</p></body></html>".encode())
+    html.name = "page.html"
+    resp = api.post("/translate_file", {"file": html, "source": "auto", "target": "en"})
+    assert resp.status_code == 200, resp.content
+    got = api.get(resp.json()["translatedFileUrl"].removeprefix("http://testserver"))
+    body = b"".join(got.streaming_content).decode()
+    assert "<p>" in body and "coffee" in body.lower()
+
+
+def test_translate_file_bad_input(api, settings):
     assert api.post("/translate_file", {"source": "en", "target": "pt"}).json()["error"].endswith("file parameter")
-    pdf = io.BytesIO(b"%PDF")
-    pdf.name = "a.pdf"
-    resp = api.post("/translate_file", {"file": pdf, "source": "en", "target": "pt"})
-    assert resp.status_code == 400 and "unsupported" in resp.json()["error"]
-    binary = io.BytesIO(b"\xff\xfe\x00bad")
-    binary.name = "a.txt"
-    assert api.post("/translate_file", {"file": binary, "source": "en", "target": "pt"}).status_code == 400
+    exe = io.BytesIO(b"MZ\x90\x00")
+    exe.name = "a.exe"
+    resp = api.post("/translate_file", {"file": exe, "source": "en", "target": "pt"})
+    assert 400 <= resp.status_code < 500 and "error" in resp.json()
+    empty = io.BytesIO(b"")
+    empty.name = "a.txt"
+    resp = api.post("/translate_file", {"file": empty, "source": "en", "target": "pt"})
+    assert 400 <= resp.status_code < 500 and resp.json()["error"]
+    settings.NMT_API_CHAR_LIMIT = 10
+    long = io.BytesIO(b"This file has more than ten characters.")
+    long.name = "a.txt"
+    resp = api.post("/translate_file", {"file": long, "source": "en", "target": "pt"})
+    assert resp.status_code == 400 and "limit is 10" in resp.json()["error"]
 
 
 def test_cors_headers_on_api_only(api):
