@@ -11,6 +11,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import Length
+from django.utils import timezone
 
 from nmt_site.documents import services as doc_services
 from nmt_site.documents.formats import ALLOWED_EXTENSIONS
@@ -72,7 +73,7 @@ def _wait(job_id, timeout: float) -> DocumentJob:
             break
         if time.monotonic() > deadline:
             DocumentJob.objects.filter(pk=job_id, state__in=(JobState.QUEUED, JobState.RUNNING)).update(
-                state=JobState.CANCELLED, error="The API request timed out.")
+                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now())
             raise ApiError(f"The file was not translated within {timeout:g} s (server busy); try again.", 503)
         time.sleep(POLL_SECONDS)
     if job.state != JobState.DONE:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 
 from nmt_site.jobs import services as job_services
 from nmt_site.jobs.errors import JobRequestError
@@ -165,8 +166,9 @@ def wait_for_job(job_id, timeout: float) -> TranslationJob:
         if job.state in FINISHED_STATES:
             break
         if time.monotonic() > deadline:
+            # Nobody waits for the result any more: cancel, so the worker skips or stops it between chunks.
             TranslationJob.objects.filter(pk=job_id, state__in=(JobState.QUEUED, JobState.RUNNING)).update(
-                state=JobState.CANCELLED, error="The API request timed out."
+                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now()
             )
             raise ApiError(f"The translation did not finish within {timeout:g} s (server busy); try again.", 503)
         time.sleep(POLL_SECONDS)

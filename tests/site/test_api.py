@@ -241,3 +241,30 @@ def test_job_api_result_endpoint(api):
     result = client.get(f"/api/jobs/{job['id']}/result").json()
     assert result["output"].strip() and result["translator"] == "bergamot-en-pt"
     assert Client().get(f"/api/jobs/{job['id']}/result").status_code == 404  # another session
+
+
+def test_timeout_answers_503_and_cancels_the_job(api, settings):
+    settings.NMT_API_TIMEOUT = 0
+    resp = post_json(api, "/translate", {"q": "A sentence nobody waits for.", "source": "en", "target": "pt"})
+    assert resp.status_code == 503 and "did not finish" in resp.json()["error"]
+    job = TranslationJob.objects.get(input_text="A sentence nobody waits for.")
+    assert job.state in ("cancelled", "done")  # done only if the worker won the race within 0 s
+
+
+def test_job_api_options_are_checked_against_the_translator(api):
+    client = Client()
+    client.get("/")
+    resp = post_json(client, "/api/jobs", {"text": "Hi", "source_lang": "en", "target_lang": "pt",
+                                           "options": {"beam": 5}})
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_options"
+    resp = post_json(client, "/api/jobs", {"text": "Hi", "source_lang": "en", "target_lang": "pt", "options": [1]})
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_options"
+
+
+def test_html_without_text_and_empty_items(api):
+    resp = post_json(api, "/translate", {"q": "<br/><img src='x'>", "source": "en", "target": "pt", "format": "html"})
+    assert resp.status_code == 200 and resp.json()["translatedText"] == "<br/><img src='x'>"
+    resp = post_json(api, "/translate", {"q": ["", "Thank you."], "source": "en", "target": "pt"})
+    assert resp.status_code == 200 and resp.json()["translatedText"][0] == ""
+    blank = post_json(api, "/translate", {"q": "   ", "source": "en", "target": "pt"})
+    assert blank.status_code == 200 and blank.json()["translatedText"] == ""  # nothing to translate, no job
