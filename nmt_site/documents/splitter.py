@@ -17,17 +17,62 @@ MAX_SENTENCE_CHARS = 600
 def _segmenter(lang: str) -> pysbd.Segmenter:
     lang = _PYSBD_LANG.get(lang, lang)
     try:
-        return pysbd.Segmenter(language=lang, clean=False)
+        return pysbd.Segmenter(language=lang, clean=False, char_span=True)
     except ValueError:  # a language pysbd does not know: English rules still split on . ? !
-        return pysbd.Segmenter(language="en", clean=False)
+        return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+# Abbreviations pysbd's rules for the language miss (Portuguese borrows the Spanish rules): a "sentence"
+# ending in one of these is glued to the next one.
+_EXTRA_ABBREVIATIONS = {
+    "pt": {"p", "sr", "sra", "srta", "dr", "dra", "prof", "profa", "eng", "exmo", "exma", "av", "p. ex", "ex", "pág",
+           "págs", "n.º", "nº", "etc", "cf", "vol", "cap", "fig", "tel", "lda", "ltda", "s.a", "v. ex", "v. exa"},
+    "de": {"z. b", "bzw", "ca", "usw", "vgl", "nr", "hr", "fr", "dr", "prof", "s", "u. a", "d. h", "evtl", "ggf"},
+}
+
+
+def _ends_with_abbreviation(sentence: str, lang: str) -> bool:
+    words = sentence.rstrip().rstrip(".").lower()
+    abbreviations = _EXTRA_ABBREVIATIONS.get(lang, ())
+    return sentence.rstrip().endswith(".") and any(
+        words == a or words.endswith(" " + a) or words.endswith("(" + a) for a in abbreviations)
+
+
+def _glue_abbreviations(spans: list[tuple[int, int]], text: str, lang: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and _ends_with_abbreviation(text[out[-1][0]:out[-1][1]], lang):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
 
 
 def split_sentences(text: str, lang: str) -> list[str]:
-    sentences = [s.strip() for s in _segmenter(lang).segment(text) if s.strip()]
+    # Character spans, not pysbd's returned strings: with clean=False it still occasionally edits whitespace
+    # ("p. ex.," came back as "ex. ,"); slicing the original keeps the source text exactly.
+    segments = _segmenter(lang).segment(text)
+    spans = [(span.start, span.end) for span in segments]
+    if not _covers(spans, text):
+        # pysbd could not locate an edited sentence in the original: use its strings rather than lose text.
+        return [piece for seg in segments if seg.sent.strip() for piece in _cut_long(seg.sent.strip())]
+    spans = _glue_abbreviations(spans, text, lang)
     out = []
-    for sentence in sentences:
-        out.extend(_cut_long(sentence))
+    for start, end in spans:
+        sentence = text[start:end].strip()
+        if sentence:
+            out.extend(_cut_long(sentence))
     return out
+
+
+def _covers(spans: list[tuple[int, int]], text: str) -> bool:
+    """True when every non-whitespace character of ``text`` lies in some span."""
+    pos = 0
+    for start, end in sorted(spans):
+        if text[pos:start].strip():
+            return False
+        pos = max(pos, end)
+    return not text[pos:].strip()
 
 
 def _cut_long(sentence: str) -> list[str]:
