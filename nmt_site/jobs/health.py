@@ -49,4 +49,6 @@ def run_checks(include_worker: bool = True) -> dict:
     checks = {"database": _timed(check_database), "redis": _timed(check_redis)}
     if include_worker:
         checks["worker"] = _timed(check_workers)
-    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
+    ok = all(c["ok"] for c in checks.values())
+    # "status" is LibreTranslate's /health field, so its clients' health checks read this endpoint too.
+    return {"ok": ok, "status": "ok" if ok else "error", "checks": checks}
