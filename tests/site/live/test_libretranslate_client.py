@@ -1,7 +1,8 @@
-"""An existing LibreTranslate client, unchanged, pointed at our server (daphne + the real worker).
+"""Existing LibreTranslate clients, unchanged, pointed at our server (daphne + the real worker).
 
-libretranslatepy (PyPI) covers translate, detect and languages; it has no file call, so translate_file is
-exercised the way LibreTranslate's own web client sends it: a multipart form, then GET translatedFileUrl.
+libretranslatepy (PyPI, urllib) covers translate, detect and languages; libretranslate-aio (PyPI, httpx) also
+covers translate_file, frontend/settings and health. A raw multipart request (as LibreTranslate's own web
+client sends it) checks translate_file once more without any client library.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import urllib.request
 import uuid
 
 import pytest
+from libretranslate_aio import LibreTranslate, LibreTranslateError
 from libretranslatepy import LibreTranslateAPI
 
 pytestmark = pytest.mark.worker
@@ -48,3 +50,25 @@ def test_translate_file_as_a_multipart_client(live_url, transactional_db):
     with urllib.request.urlopen(url, timeout=10) as resp:
         text = resp.read().decode()
     assert "casa" in text.lower() and text.count("\n") == 2
+
+
+def test_libretranslate_aio_translate_file_settings_health(live_url, transactional_db, tmp_path):
+    doc = tmp_path / "memo.txt"
+    doc.write_text("Good morning.\n\nThe house is big.\n")
+    with LibreTranslate(live_url, timeout=90) as lt:
+        result = lt.translate(["Good morning.", "The cat sleeps."], "en", "pt")
+        assert isinstance(result.translated_text, list) and len(result.translated_text) == 2
+        auto = lt.translate("A casa é grande.", "auto", "en")
+        assert auto.detected_language.language == "pt" and "house" in auto.translated_text.lower()
+        assert lt.detect("Bom dia a todos.")[0].language == "pt"
+        assert {"en", "pt"} <= {lang.code for lang in lt.languages()}
+        settings = lt.frontend_settings()
+        assert settings.char_limit > 0 and ".txt" in settings.supported_files_format
+        assert lt.health() is True
+        translated = lt.translate_file(doc, "en", "pt")
+        assert translated.translated_file_url.endswith("memo.pt.txt")
+        with urllib.request.urlopen(translated.translated_file_url, timeout=10) as resp:
+            assert "casa" in resp.read().decode().lower()
+        with pytest.raises(LibreTranslateError) as err:
+            lt.translate("Hi", "en", "xx")
+        assert err.value.status_code == 400
