@@ -16,6 +16,15 @@ LATENCY = Histogram("nmt_http_request_seconds", "HTTP request latency", ["route"
                     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 
 
+def _model(path: str):
+    from django.apps import apps
+
+    try:
+        return apps.get_model(path)
+    except LookupError:
+        return None
+
+
 class StateCollector:
     """Queue depth per Celery queue, jobs by state, model time per engine."""
 
@@ -36,6 +45,16 @@ class StateCollector:
         for row in TranslationJob.objects.values("state").annotate(n=Count("pk")):
             jobs.add_metric([row["state"]], row["n"])
         yield jobs
+        # Documents and benchmark runs are jobs too, in their own apps (absent apps are simply not reported).
+        for metric, model_path, text in (("nmt_document_jobs", "documents.DocumentJob", "Document jobs by state"),
+                                         ("nmt_benchmark_runs", "dashboard.BenchmarkRun", "Benchmark runs by state")):
+            model = _model(model_path)
+            if model is None:
+                continue
+            family = GaugeMetricFamily(metric, text, labels=["state"])
+            for row in model.objects.values("state").annotate(n=Count("pk")):
+                family.add_metric([row["state"]], row["n"])
+            yield family
         model = GaugeMetricFamily("nmt_model_seconds_total", "Model time spent per engine (finished jobs)",
                                   labels=["engine"])
         model_jobs = GaugeMetricFamily("nmt_engine_jobs_total", "Finished jobs per engine", labels=["engine"])

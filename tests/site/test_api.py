@@ -209,6 +209,7 @@ def test_metrics_and_token(api, settings):
     assert "nmt_http_request_seconds_bucket" in body
     assert f'nmt_queue_depth{{queue="{settings.NMT_QUEUE}"}}' in body
     assert 'nmt_jobs{state="done"}' in body and 'nmt_model_seconds_total{engine="bergamot-en-pt"}' in body
+    assert "# TYPE nmt_document_jobs gauge" in body and "# TYPE nmt_benchmark_runs gauge" in body
     settings.NMT_METRICS_TOKEN = "s3cret"
     assert api.get("/metrics").status_code == 403
     assert api.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
