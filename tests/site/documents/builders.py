@@ -158,7 +158,19 @@ def odt() -> bytes:
     from odf.style import Style, TextProperties
     from odf.text import H, P, Span
 
+    from odf.style import Footer, Header, MasterPage, PageLayout
+
     doc = OpenDocumentText()
+    layout = PageLayout(name="Layout")
+    doc.automaticstyles.addElement(layout)
+    master = MasterPage(name="Standard", pagelayoutname=layout)
+    header = Header()
+    header.addElement(P(text="The house is big."))
+    master.addElement(header)
+    footer = Footer()
+    footer.addElement(P(text="The children play in the park."))
+    master.addElement(footer)
+    doc.masterstyles.addElement(master)
     bold = Style(name="Bold", family="text")
     bold.addElement(TextProperties(fontweight="bold"))
     doc.automaticstyles.addElement(bold)

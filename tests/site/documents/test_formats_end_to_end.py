@@ -153,6 +153,11 @@ def test_odt_keeps_headings_and_spans(celery_worker_process, session_key):
     paras = [teletype.extractText(p) for p in after.getElementsByType(P)]
     assert "casa" in heading.lower()
     assert "gato" in paras[0].lower() and "café" in paras[0].lower() and "água" in paras[1].lower()
+    # Page header and footer (in the master page styles) are translated too.
+    from odf.style import Footer, Header
+
+    assert "casa" in teletype.extractText(after.getElementsByType(Header)[0]).lower()
+    assert "crianças" in teletype.extractText(after.getElementsByType(Footer)[0]).lower()
     span = after.getElementsByType(Span)[0]
     assert span.getAttribute("stylename") == "Bold" and teletype.extractText(span).strip()
 
