@@ -94,6 +94,10 @@ def tiny_engines():
     yield list(names)
     for name in names:
         shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)
+    try:
+        CHECKPOINTS.rmdir()  # the per-run folder, once empty (var/ would collect one per run otherwise)
+    except OSError:
+        pass
 
 
 @pytest.hookimpl(hookwrapper=True)
