@@ -34,3 +34,7 @@ def tiny_bench_engines():
     yield list(names)
     for name in names:
         shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)
+    try:
+        CHECKPOINTS.rmdir()  # the per-run folder, once empty (other modules may still hold engines in it)
+    except OSError:
+        pass
