@@ -5,7 +5,6 @@ Uses the same batching and loss as ``translator train`` (after 2 warm-up steps),
 """
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 
 from translator.checkpoint import model_class_for
 from translator.corpus import ParallelCorpus, corpus_training_pairs
+from translator.evaluate import environment
 from translator.tokenizer import SubwordTokenizer
 
 FAMILIES = {
@@ -54,8 +54,7 @@ def main():
         results[label] = {"parameters": model.num_parameters(), "target_tokens_per_s": round(tokens / seconds),
                           "steps": args.steps}
         print(label, results[label], flush=True)
-    report = {"threads": args.threads, "batch_tokens": args.batch_tokens, "cpu": platform.processor(),
-              "torch": torch.__version__, "results": results}
+    report = {"environment": environment(args.threads), "batch_tokens": args.batch_tokens, "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
 
