@@ -109,14 +109,21 @@ def test_upload_docx_and_srt_watch_progress_and_download(docs_browser, docs_live
     except Exception:
         pytest.fail(f"documents never finished on the page:\n{b.find_element(By.ID, 'documents').text}\n"
                     f"error box: {b.find_element(By.ID, 'error').text}")
-    for bar in b.find_elements(By.CSS_SELECTOR, "#documents progress"):
-        assert bar.get_attribute("value") == bar.get_attribute("max") != "0"
-    assert "Done" in b.find_element(By.ID, "documents").text
+    # One script call reads the table: the page re-renders it on every progress message, so elements
+    # found first and read later can go stale.
+    table = b.execute_script("""
+        const t = document.getElementById('documents');
+        return {text: t.innerText,
+                bars: [...t.querySelectorAll('progress')].map(p => [p.value, p.max]),
+                hrefs: [...t.querySelectorAll('tbody tr a.button')].map(a => a.href)};
+    """)
+    assert table["bars"] and all(value == maximum > 0 for value, maximum in table["bars"])
+    assert "Done" in table["text"]
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in b.get_cookies())
     downloads = {}
-    for link in b.find_elements(By.CSS_SELECTOR, "#documents tbody tr a.button"):
-        req = urllib.request.Request(link.get_attribute("href"), headers={"Cookie": cookie})
+    for href in table["hrefs"]:
+        req = urllib.request.Request(href, headers={"Cookie": cookie})
         with urllib.request.urlopen(req, timeout=10) as resp:
             name = resp.headers["Content-Disposition"].split("filename=")[1].strip('"')
             downloads[name] = resp.read()
@@ -131,5 +138,5 @@ def test_upload_docx_and_srt_watch_progress_and_download(docs_browser, docs_live
     assert "café" in cues[1].lower()
     # Nobody else can download them.
     with pytest.raises(urllib.error.HTTPError) as exc:
-        urllib.request.urlopen(b.find_elements(By.CSS_SELECTOR, "#documents tbody tr a.button")[0].get_attribute("href"))
+        urllib.request.urlopen(table["hrefs"][0])
     assert exc.value.code == 404

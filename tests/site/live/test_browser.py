@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -12,7 +13,9 @@ WAIT = 60  # the first job of a torch engine loads it in the worker
 
 
 def wait(driver, condition, timeout=WAIT):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    # Re-rendered elements can go stale between a find and a read: that is "not yet", not a failure.
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def open_page(browser, live_url, query=""):

@@ -17,17 +17,24 @@ def test_upload_a_document_and_see_progress_reach_100(browser, live_url, tmp_pat
     browser.find_element(By.ID, "files").send_keys(str(doc))
     browser.find_element(By.ID, "upload").click()
 
-    def finished_bar(b):
-        bars = b.find_elements(By.CSS_SELECTOR, "#documents progress")
-        return bars and bars[0].get_attribute("value") == bars[0].get_attribute("max") and \
-            b.find_elements(By.CSS_SELECTOR, "#documents .actions a")
+    # The page re-renders the job table on every progress message, so read the row in one script call
+    # (a WebElement found first and read later can be replaced in between: a stale reference).
+    read_row = """
+        const row = document.querySelector('#documents tbody tr');
+        if (!row) return null;
+        const bar = row.querySelector('progress');
+        const link = row.querySelector('.actions a');
+        return {text: row.innerText, value: bar && bar.value, max: bar && bar.max, link: link && link.textContent};
+    """
 
-    WebDriverWait(browser, 60, poll_frequency=0.1).until(finished_bar)
-    row = browser.find_element(By.CSS_SELECTOR, "#documents tbody tr")
-    assert "letter.txt" in row.text and "Done" in row.text
-    bar = row.find_element(By.TAG_NAME, "progress")
-    assert int(bar.get_attribute("value")) == int(bar.get_attribute("max")) > 0
-    assert row.find_element(By.CSS_SELECTOR, ".actions a").text == "Download"
+    def finished_row(b):
+        row = b.execute_script(read_row)
+        return row if row and row["max"] and row["value"] == row["max"] and row["link"] else False
+
+    row = WebDriverWait(browser, 60, poll_frequency=0.1).until(finished_row)
+    assert "letter.txt" in row["text"] and "Done" in row["text"]
+    assert int(row["value"]) == int(row["max"]) > 0
+    assert row["link"].strip() == "Download"
 
 
 def test_open_the_dashboard(browser, live_url):
