@@ -1,0 +1,41 @@
+"""The checkpoints we ship load through the registry and translate sensibly (content words, not frozen strings)."""
+import json
+
+import pytest
+
+from translator import registry
+
+# English sentences written for this test, checked to occur in no training file, and German words
+# a sensible translation must contain.
+EN_DE = [
+    ("Press OK to close this dialog window.", ["OK", "Dialog", "schließen"]),
+    ("Select the cells that you want to delete.", ["Zellen", "lösch"]),
+    ("The document is saved in the current folder.", ["Dokument", "Ordner", "gespeichert"]),
+    ("Choose Format - Paragraph and set the spacing.", ["Format", "Absatz", "Abstand"]),
+    ("Save the table before you close the program.", ["Speichern", "Tabelle", "Programm"]),
+]
+SHIPPED = sorted(p.parent.name for p in registry.checkpoints_dir().glob("*/engine.json"))
+
+
+def test_something_is_shipped():
+    assert "ar-teacher-en-de" in SHIPPED
+
+
+@pytest.mark.parametrize("folder", SHIPPED)
+def test_shipped_checkpoint_is_complete(folder):
+    path = registry.checkpoints_dir() / folder
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "engine.json", "model_card.json", "README.md"):
+        assert (path / name).exists(), name
+    card = json.loads((path / "model_card.json").read_text())
+    assert card["parameters"] > 1_000_000 and card["training"]["steps"] > 0
+    assert card["test_scores"] and all(row["bleu_signature"].startswith("nrefs:1") for row in card["test_scores"])
+
+
+@pytest.mark.parametrize("folder", [f for f in SHIPPED if f.endswith("-en-de")])
+def test_en_de_checkpoint_translates_held_out_sentences(folder):
+    engine = registry.load_engine(json.loads((registry.checkpoints_dir() / folder / "engine.json").read_text())["name"])
+    assert (engine.info.source_lang, engine.info.target_lang) == ("en", "de")
+    outputs = engine.translate_batch([en for en, _ in EN_DE]).outputs
+    for (source, words), output in zip(EN_DE, outputs):
+        missing = [w for w in words if w.lower() not in output.lower()]
+        assert not missing, f"{source!r} -> {output!r} lacks {missing}"
