@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from ..conftest import LOG_DIR, ROOT, _database_url_for_worker
+from ..conftest import ROOT
+from ..daphne_server import serve_app
 
 ARTIFACTS = ROOT / "test-artifacts"
 # Set while collecting, i.e. before the session's worker starts, so the worker and this process both list
@@ -24,53 +18,11 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHECKPOINTS = Path(os.environ.setdefault("NMT_CHECKPOINTS_DIR", str(ROOT / "var" / f"test-checkpoints-{os.getpid()}")))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_url(celery_worker_process):
     """Base URL of daphne serving nmt_site.asgi on the test database and Redis."""
-    from django.db import connection
-
-    port = _free_port()
-    log_path = LOG_DIR / f"daphne-{os.getpid()}.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nmt_site.settings",
-        "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.REDIS_URL,
-        "NMT_QUEUE": settings.NMT_QUEUE,
-        "NMT_DEVICE": "cpu",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nmt_site.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health?worker=0", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"daphne did not start\n{log_path.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-    yield url
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with serve_app("daphne") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
