@@ -65,6 +65,9 @@ def main(argv):
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--out-prefix", required=True,
                         help="writes PREFIX.<src lang> (the sources) and PREFIX.<tgt lang> (the teacher's outputs)")
+    parser.add_argument("--shard", metavar="K/N", help="distill only the K-th of N contiguous slices (K from 1), "
+                        "writing PREFIX.shard-K-of-N.*; decoding is batch-independent, so concatenating the "
+                        "shards in order gives exactly the unsharded files (one process per core)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
@@ -82,6 +85,12 @@ def main(argv):
             parser.error(f"--pair {args.pair} does not match the teacher's {src_lang}-{tgt_lang}")
         sources, _ = corpus_training_pairs(args.data_dir, args.pair, args.corpora.split(","))
     prefix = Path(args.out_prefix)
+    if args.shard:
+        k, n = (int(x) for x in args.shard.split("/"))
+        if not 1 <= k <= n:
+            parser.error("--shard K/N needs 1 <= K <= N")
+        sources = sources[(k - 1) * len(sources) // n : k * len(sources) // n]
+        prefix = Path(f"{prefix}.shard-{k}-of-{n}")
     src_path, out_path = Path(f"{prefix}.{src_lang}"), Path(f"{prefix}.{tgt_lang}")
     src_path.parent.mkdir(parents=True, exist_ok=True)
     expected = "".join(s.replace("\n", " ") + "\n" for s in sources)

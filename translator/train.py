@@ -9,6 +9,7 @@ Running the same command again resumes where it stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import random
@@ -40,6 +41,7 @@ class TrainConfig:
     train_corpora: list = field(default_factory=list)
     model: dict = field(default_factory=dict)
     tokenizer: str = ""  # folder with tokenizer.json; trained from the training files if missing
+    init_from: str = ""  # checkpoint folder to warm-start from (see warm_start); ignored when resuming
     vocab_size: int = 8000
     runs_dir: str = "runs"
     max_batch_tokens: int = 4096
@@ -55,6 +57,9 @@ class TrainConfig:
     patience: int = 10  # validations without improvement before stopping
     keep_snapshots: int = 5
     threads: int = 1
+    # "bf16": mixed precision (torch.autocast; fp32 master weights and optimizer). Measured here with
+    # AVX512-BF16: 1.4x (AR) to 1.7x (CMLM) more target tokens/s than fp32. "" = plain fp32.
+    autocast: str = ""
     seed: int = 1
     device: str = "cpu"
 
@@ -80,6 +85,16 @@ class TrainConfig:
         if not self.train_corpora:
             raise ValueError("config needs train_src/train_tgt or train_corpora")
         return corpus_training_pairs(self.data_dir, f"{self.source_lang}-{self.target_lang}", self.train_corpora)
+
+
+def autocast_context(precision: str, device: torch.device):
+    """Mixed-precision context for the forward pass: bf16 on CPU or CUDA, fp16 on CUDA, or nothing."""
+    if not precision:
+        return contextlib.nullcontext()
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
+    if precision not in dtypes or (precision == "fp16" and device.type != "cuda"):
+        raise ValueError(f"autocast {precision!r}: use 'bf16' (CPU or CUDA) or 'fp16' (CUDA only)")
+    return torch.autocast(device.type, dtype=dtypes[precision])
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -124,6 +139,34 @@ def validate(model, tokenizer, sources: list[str], references: list[str], decodi
     return {"valid_bleu": round(bleu.score, 2), "valid_examples": hyps[:3]}
 
 
+# Parameters a NAR student can take from an AR (Marian) teacher: only the joint embedding matrix. The
+# teacher's layers are post-norm Marian layers with separate q/k/v projections; ours are pre-norm with
+# fused k/v, so copying them would not give the same function.
+CROSS_FAMILY_MAP = {"marian.model.shared.weight": "backbone.embed.weight"}
+
+
+@torch.no_grad()
+def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[str]:
+    """Copy the teacher's parameters into ``model`` where names (or CROSS_FAMILY_MAP) and shapes match.
+
+    A 6–1 student of a 6–3 teacher gets the whole encoder, the embeddings and decoder layer 0; a NAR
+    student gets the embeddings. Returns the names copied (logged). The vocabularies must be the same.
+    """
+    from .checkpoint import load_model_folder
+
+    teacher, teacher_tokenizer = load_model_folder(folder)
+    if teacher_tokenizer.vocab_size != tokenizer.vocab_size:
+        raise ValueError(f"init_from {folder}: vocabulary differs from the training tokenizer")
+    own = model.state_dict()
+    copied = []
+    for name, value in teacher.state_dict().items():
+        target = name if name in own else CROSS_FAMILY_MAP.get(name)
+        if target in own and own[target].shape == value.shape and target not in copied:
+            own[target].copy_(value.to(own[target].dtype))
+            copied.append(target)
+    return copied
+
+
 def save_state(path: Path, **state) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -160,6 +203,9 @@ def train(config: TrainConfig) -> dict:
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
         print(f"resumed {config.name} at step {state['step']} (epoch {state['epoch']})", flush=True)
+    elif config.init_from:
+        copied = warm_start(model, config.init_from, tokenizer)
+        print(f"warm start from {config.init_from}: {len(copied)} tensors copied", flush=True)
     print(f"{config.name}: {model.num_parameters():,} parameters, {len(corpus):,} pairs, "
           f"{corpus.target_tokens():,} target tokens/epoch", flush=True)
 
@@ -179,7 +225,8 @@ def train(config: TrainConfig) -> dict:
             batch = corpus.collate(batches[state["batch_in_epoch"]]).to(device)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(state["step"] + 1, config)
-            loss, stats = model.loss(batch, state["step"])
+            with autocast_context(config.autocast, device):
+                loss, stats = model.loss(batch, state["step"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)

@@ -154,3 +154,57 @@ def test_unknown_characters_and_mixed_scripts_do_not_crash(trained, monkeypatch)
     result = engine.translate_batch(inputs, beam=2)
     assert len(result.outputs) == 4 and all(isinstance(o, str) for o in result.outputs)
     assert result.details[3]["truncated"] is True
+
+
+def test_distill_shards_concatenate_to_the_unsharded_output(trained):
+    folder, paths, ckpt = trained
+    teacher = f"{ckpt}:beam=2,no_repeat_ngram_size=0"
+    whole, shards = folder / "kd-shards" / "whole", folder / "kd-shards" / "part"
+    assert cli(["distill", "--teacher", teacher, "--src", str(paths["valid.en"]), "--out-prefix", str(whole)]) == 0
+    for k in (1, 2, 3):
+        assert cli(["distill", "--teacher", teacher, "--src", str(paths["valid.en"]), "--out-prefix", str(shards),
+                    "--shard", f"{k}/3"]) == 0
+    for lang in ("en", "de"):
+        joined = "".join((folder / "kd-shards" / f"part.shard-{k}-of-3.{lang}").read_text() for k in (1, 2, 3))
+        assert joined == (folder / "kd-shards" / f"whole.{lang}").read_text()
+
+
+def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
+    import torch
+
+    from translator.checkpoint import load_model_folder, model_class_for
+    from translator.train import warm_start
+
+    folder, paths, ckpt = trained
+    teacher, tokenizer = load_model_folder(ckpt)
+    teacher_weights = teacher.state_dict()
+    shape = {"d_model": 64, "heads": 2, "ffn_dim": 128, "dropout": 0.0, "vocab_size": tokenizer.vocab_size}
+    # A NAR student takes the joint embedding matrix and nothing else.
+    cmlm = model_class_for("cmlm")({**shape, "encoder_layers": 2, "decoder_layers": 1})
+    assert warm_start(cmlm, ckpt, tokenizer) == ["backbone.embed.weight"]
+    assert torch.equal(cmlm.state_dict()["backbone.embed.weight"], teacher_weights["marian.model.shared.weight"])
+    # An AR student with a deeper encoder takes every tensor whose name and shape match.
+    deeper = model_class_for("transformer")({**shape, "encoder_layers": 3, "decoder_layers": 1})
+    copied = warm_start(deeper, ckpt, tokenizer)
+    assert "marian.model.encoder.layers.1.fc1.weight" in copied
+    assert not any(".encoder.layers.2." in name for name in copied)
+    # Through the CLI: warm-started from the trained toy model, validation is near perfect at once.
+    config = toy_config(folder, paths, name="toy-warm", init_from=str(ckpt), tokenizer=str(ckpt),
+                        max_steps=20, validate_every=20, lr=1e-5, autocast="bf16")
+    assert cli(["train", "--config", str(config)]) == 0
+    records = [json.loads(line) for line in (folder / "runs" / "toy-warm" / "log.jsonl").read_text().splitlines()]
+    assert [r["valid_bleu"] for r in records if "valid_bleu" in r][0] > 90
+
+
+def test_autocast_setting_is_checked_and_applied():
+    import torch
+
+    from translator.train import autocast_context
+
+    a = torch.randn(4, 8)
+    with autocast_context("bf16", torch.device("cpu")):
+        assert torch.mm(a, a.T).dtype == torch.bfloat16
+    with autocast_context("", torch.device("cpu")):
+        assert torch.mm(a, a.T).dtype == torch.float32
+    with pytest.raises(ValueError, match="fp16"):
+        autocast_context("fp16", torch.device("cpu"))

@@ -84,7 +84,7 @@ def test_websocket_refuses_other_sessions_documents(session_key, monkeypatch):
 
     first, second = async_to_sync(scenario)()
     assert first["type"] == "error" and first["code"] == "not_found"
-    assert second["type"] == "error" and second["code"] == "bad_message"
+    assert second["type"] == "error" and second["code"] == "bad_json"
 
 
 def test_status_cancel_download_only_for_the_owner(session_key, monkeypatch):

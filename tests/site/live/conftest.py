@@ -3,7 +3,6 @@ tiny torch translators registered through NMT_CHECKPOINTS_DIR, and headless Debi
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -11,11 +10,9 @@ import pytest
 
 from ..conftest import ROOT
 from ..daphne_server import serve_app
+from ..tiny_engines import saved_tiny_engines
 
 ARTIFACTS = ROOT / "test-artifacts"
-# Set while collecting, i.e. before the session's worker starts, so the worker and this process both list
-# the tiny engines below (and never whatever real checkpoints happen to be on this machine).
-CHECKPOINTS = Path(os.environ.setdefault("NMT_CHECKPOINTS_DIR", str(ROOT / "var" / f"test-checkpoints-{os.getpid()}")))
 
 
 @pytest.fixture(scope="session")
@@ -27,29 +24,8 @@ def live_url(celery_worker_process):
 
 @pytest.fixture(scope="module")
 def tiny_engines():
-    """A tiny CMLM and a tiny AR transformer for en→de, briefly trained on the synthetic task and saved as
-    registered engines (real torch models, real mask-predict refinement). Removed after the module."""
-    import torch
-
-    from tests.translator.test_models_synthetic import TINY, build, train, word_tokenizer
-    from translator.checkpoint import save_folder
-    from translator.models.ar_transformer import ARTransformer
-    from translator.models.cmlm import CMLM
-
-    torch.set_num_threads(1)
-    names = {"tiny-cmlm-en-de": CMLM, "tiny-ar-en-de": ARTransformer}
-    for name, cls in names.items():
-        model = build(cls, TINY)
-        train(model, 120)
-        save_folder(CHECKPOINTS / name, model, word_tokenizer(),
-                    {"name": name, "source_lang": "en", "target_lang": "de"}, half=False)
-    yield list(names)
-    for name in names:
-        shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)
-    try:
-        CHECKPOINTS.rmdir()  # the per-run folder, once empty (var/ would collect one per run otherwise)
-    except OSError:
-        pass
+    """A tiny CMLM and a tiny AR transformer for en→de, registered for the module."""
+    yield from saved_tiny_engines({"tiny-cmlm-en-de": "cmlm", "tiny-ar-en-de": "transformer"}, steps=120)
 
 
 @pytest.hookimpl(hookwrapper=True)
