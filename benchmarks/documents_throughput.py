@@ -1,15 +1,19 @@
 """Per-format document throughput through the real service path (split, batched engine calls, per-batch
-database writes, reconstruction), in-process on a scratch SQLite database.
+database writes, reconstruction), in-process on a scratch SQLite database; several engines side by side
+in one run, one torch thread, results to JSON.
 
-    .venv/bin/python scripts/bench_documents.py [--engine bergamot-en-pt] [--paragraphs 300]
+    .venv/bin/python benchmarks/documents_throughput.py --engines ctc-glat-en-de,ar-teacher-en-de \
+        [--paragraphs 300] [--out benchmarks/results/documents.json]
 
-Sentences come from data/en-pt/test.en when it exists (real LibreOffice help text), else a synthetic set;
-every paragraph is distinct so the per-document cache does not flatter the numbers.
+Sentences come from the English side of the LibreOffice en-de test set (data/, from prepare-data) when it
+exists, else a synthetic set; every paragraph is distinct (two sentences each) so the per-document cache
+does not flatter the numbers.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import sys
 import tempfile
@@ -31,7 +35,7 @@ django.setup()
 
 
 def paragraphs(n: int) -> list[str]:
-    path = ROOT / "data" / "en-pt" / "test.en"
+    path = ROOT / "data" / "en-de" / "libreoffice" / "test.en"
     lines = []
     if path.exists():
         seen = set()
@@ -119,36 +123,48 @@ def build(fmt: str, paras: list[str]) -> bytes:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--engine", default="bergamot-en-pt")
-    ap.add_argument("--paragraphs", type=int, default=200)
+    ap.add_argument("--engines", default="bergamot-en-pt", help="comma-separated registered engines")
+    ap.add_argument("--paragraphs", type=int, default=300)
     ap.add_argument("--formats", default="txt,md,srt,html,docx,odt,pptx,epub,pdf")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "documents.json"))
     args = ap.parse_args()
 
+    import torch
     from django.core.management import call_command
 
+    torch.set_num_threads(1)
     call_command("migrate", verbosity=0)
     from nmt_site.documents import services
     from nmt_site.jobs.selectors import Owner
+    from translator.evaluate import environment
     from translator.registry import load_engine
 
     services.enqueue_document = lambda *a, **k: None  # in-process: no broker round trip
-    engine = load_engine(args.engine)
-    engine.warm_up()
     paras = paragraphs(args.paragraphs)
-    print(f"engine {args.engine}, {args.paragraphs} paragraphs, torch threads n/a, cpus {os.cpu_count()}")
-    print("| format | segments | upload check + split (s) | translate + store + rebuild (s) | segments/s (total) | model s |")
-    print("|---|---|---|---|---|---|")
-    for fmt in args.formats.split(","):
-        data = build(fmt, paras)
-        t0 = time.perf_counter()
-        job = services.create_documents(owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)],
-                                        translator=args.engine)[0]
-        t1 = time.perf_counter()
-        job = services.run_document(job.id, worker="bench/1", load=lambda *a, **k: engine)
-        t2 = time.perf_counter()
-        assert job.state == "done", job.error
-        print(f"| {fmt} | {job.segments_total} | {t1 - t0:.2f} | {t2 - t1:.2f} | "
-              f"{job.segments_total / (t2 - t0):.1f} | {job.model_seconds:.2f} |", flush=True)
+    report = {"what": __doc__.strip().splitlines()[0], "paragraphs": args.paragraphs,
+              "environment": environment(1), "rows": []}
+    print("| engine | format | segments | upload check + split (s) | translate + store + rebuild (s) | segments/s (total) | model s |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.engines.split(","):
+        engine = load_engine(name)
+        engine.warm_up()
+        for fmt in args.formats.split(","):
+            data = build(fmt, paras)
+            t0 = time.perf_counter()
+            job = services.create_documents(owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)],
+                                            translator=name)[0]
+            t1 = time.perf_counter()
+            job = services.run_document(job.id, worker="bench/1", load=lambda *a, **k: engine)
+            t2 = time.perf_counter()
+            assert job.state == "done", job.error
+            row = {"engine": name, "format": fmt, "segments": job.segments_total, "split_s": round(t1 - t0, 2),
+                   "translate_store_rebuild_s": round(t2 - t1, 2),
+                   "segments_per_s": round(job.segments_total / (t2 - t0), 1), "model_s": round(job.model_seconds, 2)}
+            report["rows"].append(row)
+            print(f"| {name} | {fmt} | {row['segments']} | {row['split_s']} | {row['translate_store_rebuild_s']} | "
+                  f"{row['segments_per_s']} | {row['model_s']} |", flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

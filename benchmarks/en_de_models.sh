@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's en→de results table: every shipped en→de model on the three held-out test sets (full),
+# in ONE `python -m translator evaluate` run (same process, same thread count, baseline = teacher beam 4).
+# About 25 minutes on one core of this 2-core machine; run it on an otherwise idle machine.
+#   bash benchmarks/en_de_models.sh [extra evaluate args, e.g. --limit 100]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+"$PY" -m translator evaluate \
+  --system checkpoints/ar-teacher-en-de:beam=4 \
+  --system checkpoints/ar-teacher-en-de:beam=1 \
+  --system checkpoints/fast-ar-en-de:beam=1 \
+  --system checkpoints/cmlm-en-de:iterations=10 \
+  --system checkpoints/cmlm-en-de:iterations=4 \
+  --system checkpoints/ctc-glat-en-de \
+  --test-set en-de/libreoffice --test-set en-de/ding --test-set en-de/bible \
+  --threads 1 --latency-sentences 200 --out benchmarks/results/en-de-models.json "$@"
