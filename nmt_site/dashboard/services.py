@@ -7,11 +7,13 @@ of that pair) and stores the report as rows.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import subprocess
 import sys
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -196,6 +198,54 @@ def create_default_run(*, if_none: bool = False, enqueue: bool = True) -> Benchm
     if if_none and BenchmarkRun.objects.exclude(state__in=(RunState.FAILED, RunState.CANCELLED)).exists():
         return None
     return create_run(default_request(), kind="default", prepare_data=not testsets.available(), enqueue=enqueue)
+
+
+def import_report(path: Path, *, label: str = "", kind: str = "user") -> BenchmarkRun:
+    """Store a ``python -m translator evaluate`` JSON report as a finished run (e.g. the measurement shipped
+    with the models, so a fresh install's dashboard has the shipped models' trade-offs before it has measured
+    anything itself). The run keeps the report's own environment (machine, threads, commit, date): it is shown
+    as measured there, not here. The drill-down gets sources and references when this install's test set has
+    the same checksum as the measured one."""
+    try:
+        report = json.loads(Path(path).read_text())
+        systems, test_sets = report["systems"], report["test_sets"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BenchmarkRequestError("bad_report", f"{path} is not an evaluate report: {exc}") from None
+    found = testsets.available()
+    report["segments"] = {}
+    for test_id, meta in test_sets.items():
+        files = found.get(test_id)
+        if files is not None:
+            test = testsets.load(files, meta["sentences"])
+            if test.sha256 == meta["sha256"]:
+                report["segments"][test_id] = {"sources": test.sources, "references": test.references}
+    env = report["environment"]
+    settings_ = {"systems": [{"translator": s_["name"], "options": s_.get("decoding", {})} for s_ in systems],
+                 "test_sets": list(test_sets), "limit": None, "threads": env.get("threads", 1), "imported_from": str(path)}
+    with transaction.atomic():
+        run = BenchmarkRun.objects.create(
+            label=(label or f"Imported: {Path(path).name}")[:200], kind=kind, settings=settings_,
+            device="gpu" if env.get("gpu") else "cpu", threads=env.get("threads", 1), state=RunState.DONE,
+            progress=1.0, progress_message="imported", started_at=timezone.now(), finished_at=timezone.now(),
+        )
+        store_reports(run, [report])
+        run.environment["imported_from"] = str(path)
+        run.save(update_fields=["environment", "protocol", "baselines"])
+    return run
+
+
+def seed_default_run(shipped_reports: list[Path], *, enqueue: bool = True) -> BenchmarkRun | None:
+    """At setup, when no run exists: import the measurement shipped with the models if there is one
+    (instant, labelled with the machine it was measured on), else queue the default benchmark."""
+    if BenchmarkRun.objects.exclude(state__in=(RunState.FAILED, RunState.CANCELLED)).exists():
+        return None
+    existing = [p for p in shipped_reports if Path(p).is_file()]
+    if not existing:
+        return create_default_run(enqueue=enqueue)
+    run = None
+    for path in existing:
+        run = import_report(path, label=f"Shipped models, measured at build time ({Path(path).name})", kind="default")
+    return run
 
 
 def worker_label(hostname: str | None = None) -> str:
