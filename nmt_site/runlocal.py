@@ -59,7 +59,8 @@ def main(argv=None) -> int:
     python = sys.executable
     try:
         subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
-        # A fresh install shows the shipped models' trade-offs first: queue the default benchmark once.
+        # A fresh install shows the shipped models' trade-offs first: import the measurement shipped with them
+        # (benchmarks/results/en-de-models.json), or queue the default benchmark when there is none.
         subprocess.run([python, "manage.py", "benchmark", "--if-none"], cwd=ROOT, env=env, check=False)
         queue = "gpu" if env.get("NMT_DEVICE") == "gpu" else "cpu"
         if not args.no_worker:
