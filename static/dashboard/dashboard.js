@@ -60,10 +60,13 @@
       picker.innerHTML = "<span class='small muted'>Test set:</span>";
       Object.keys(all).forEach((ts) => {
         const a = document.createElement("a"); a.href = "#"; a.textContent = ts; a.dataset.ts = ts; a.className = "small";
-        a.onclick = (e) => { e.preventDefault(); show(ts); }; picker.appendChild(a);
+        a.onclick = (e) => { e.preventDefault(); history.replaceState(null, "", "#ts=" + encodeURIComponent(ts)); show(ts); };
+        picker.appendChild(a);
       });
     }
-    show(Object.keys(all)[0]);
+    // A link may name the test set to show first (#ts=en-de/libreoffice); else the first one.
+    const wanted = decodeURIComponent((location.hash.match(/^#ts=(.+)$/) || [])[1] || "");
+    show(all[wanted] ? wanted : Object.keys(all)[0]);
   }
 
   function buckets(testSet) {

@@ -42,3 +42,25 @@ def test_bad_form_input_shows_the_message(browser, live_url):
     browser.find_element(By.CSS_SELECTOR, "#run-form button[type=submit]").click()  # nothing chosen
     WebDriverWait(browser, 10).until(lambda b: "translator" in b.find_element(By.ID, "form-message").text)
     assert "/dashboard/runs/" not in browser.current_url
+
+
+def test_overview_opens_on_the_test_set_named_in_the_link(browser, live_url):
+    """#ts=<test set> picks the plotted test set (the README screenshot uses it); clicking another updates it."""
+    from tests.site.dashboard.reports import make_report, stored_run
+
+    report = make_report()
+    second = make_report(test_id="en-de/other")
+    for system, other in zip(report["systems"], second["systems"]):
+        system["results"].update(other["results"])
+    report["test_sets"].update(second["test_sets"])
+    run = stored_run("two test sets", report)
+
+    def bold_link(b):
+        links = b.find_elements(By.CSS_SELECTOR, "#testset-picker a")
+        return [a.text for a in links if a.value_of_css_property("font-weight") == "700"]
+
+    browser.get(f"{live_url}/dashboard/?run={run.id}#ts=en-de/other")
+    WebDriverWait(browser, 30).until(lambda b: bold_link(b) == ["en-de/other"])
+    browser.find_element(By.CSS_SELECTOR, '#testset-picker a[data-ts="en-de/toy"]').click()
+    WebDriverWait(browser, 10).until(lambda b: bold_link(b) == ["en-de/toy"])
+    assert browser.current_url.endswith("#ts=en-de%2Ftoy")
