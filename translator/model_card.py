@@ -45,9 +45,15 @@ def render_markdown(card: dict) -> str:
         f"{training.get('training_minutes')} CPU-minutes, median {training.get('median_target_tokens_per_s')} "
         "target tokens/s",
     ]
+    config = card.get("train_config") or {}
+    if config.get("init_from") or config.get("autocast"):
+        lines.append(f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}")
     curve = training.get("validation_curve") or []
     if curve:
-        lines.append("- Validation BLEU (greedy, 500 sentences) by training minute: "
+        config = card.get("train_config") or {}
+        decoding = ", ".join(f"{k}={v}" for k, v in (config.get("valid_decoding") or {}).items()) or "model defaults"
+        lines.append(f"- Validation BLEU ({decoding}, {config.get('valid_sentences', 500)} sentences of {config.get('valid_src', 'valid')}) "
+                     "by training minute: "
                      + ", ".join(f"{p['elapsed_min']:.0f} min {p['valid_bleu']}" for p in curve))
     scores = card.get("test_scores") or []
     if scores:

@@ -19,8 +19,16 @@ SHIPPED_DIR = registry.REPO_ROOT / "checkpoints"
 SHIPPED = sorted(p.parent.name for p in SHIPPED_DIR.glob("*/engine.json"))
 
 
-def test_something_is_shipped():
-    assert "ar-teacher-en-de" in SHIPPED
+EN_DE_FAMILY = {"ar-teacher-en-de": "AR", "fast-ar-en-de": "AR", "cmlm-en-de": "NAR", "ctc-glat-en-de": "NAR"}
+
+
+def test_the_en_de_family_is_shipped_and_registered(monkeypatch):
+    assert set(EN_DE_FAMILY) <= set(SHIPPED)
+    # Registered automatically: the registry (what the site and the workers offer) lists each of them.
+    monkeypatch.setenv("NMT_CHECKPOINTS_DIR", str(SHIPPED_DIR))
+    listed = {info.name: info for info in registry.list_engines()}
+    for name, family in EN_DE_FAMILY.items():
+        assert listed[name].family == family and listed[name].pair == "en-de"
 
 
 @pytest.mark.parametrize("folder", SHIPPED)
