@@ -1,20 +1,16 @@
 """Dashboard pages, exports and the benchmark API: thin adapters to services and selectors."""
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from nmt_site.jobs.http import json_body, json_errors
+
 from . import exports, selectors, services
 from .errors import BenchmarkRequestError
-
-
-def _error(exc: BenchmarkRequestError) -> JsonResponse:
-    return JsonResponse({"error": exc.as_dict()}, status=exc.status)
 
 
 def _error_page(request, exc: BenchmarkRequestError):
@@ -99,68 +95,46 @@ def compare_page(request: HttpRequest):
 # --- exports ---------------------------------------------------------------------------------------------------
 
 @require_safe
+@json_errors
 def export_run_table(request: HttpRequest, run_id, table: str, fmt: str):
-    try:
-        run = services.get_run(run_id)
-        return exports.table_response(selectors.run_table(run, table), f"run-{str(run.id)[:8]}-{table}", fmt)
-    except BenchmarkRequestError as exc:
-        return _error(exc)
+    run = services.get_run(run_id)
+    return exports.table_response(selectors.run_table(run, table), f"run-{str(run.id)[:8]}-{table}", fmt)
 
 
 @require_safe
+@json_errors
 def export_compare(request: HttpRequest, fmt: str):
-    try:
-        a, b = _two_runs(request)
-        return exports.table_response(selectors.compare_table(a, b), "compare", fmt)
-    except BenchmarkRequestError as exc:
-        return _error(exc)
+    a, b = _two_runs(request)
+    return exports.table_response(selectors.compare_table(a, b), "compare", fmt)
 
 
 @require_safe
+@json_errors
 def export_runs(request: HttpRequest, fmt: str):
-    try:
-        return exports.table_response(selectors.runs_table(selectors.recent_runs()), "runs", fmt)
-    except BenchmarkRequestError as exc:
-        return _error(exc)
+    return exports.table_response(selectors.runs_table(selectors.recent_runs()), "runs", fmt)
 
 
 # --- API -------------------------------------------------------------------------------------------------------
 
-def _json_body(request) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise BenchmarkRequestError("bad_json", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise BenchmarkRequestError("bad_json", "The request body must be a JSON object.")
-    return data
-
-
 @require_http_methods(["GET", "POST"])
+@json_errors
 def runs_api(request: HttpRequest):
     if request.method == "GET":
         return JsonResponse({"runs": [r.as_dict() for r in selectors.recent_runs()], **selectors.form_choices()})
-    try:
-        run = services.create_run(_json_body(request))
-    except BenchmarkRequestError as exc:
-        return _error(exc)
+    run = services.create_run(json_body(request))
     waiting = len(selectors.active_runs()) - 1
     return JsonResponse({"run": run.as_dict(), "runs_ahead": max(0, waiting)}, status=201)
 
 
 @require_safe
+@json_errors
 def run_api(request: HttpRequest, run_id):
-    try:
-        run = services.get_run(run_id)
-    except BenchmarkRequestError as exc:
-        return _error(exc)
+    run = services.get_run(run_id)
     return JsonResponse({"run": run.as_dict(), "results": selectors.results_table(selectors.results_of(run))})
 
 
 @require_POST
+@json_errors
 def cancel_api(request: HttpRequest, run_id):
-    try:
-        run = services.cancel_run(run_id)
-    except BenchmarkRequestError as exc:
-        return _error(exc)
+    run = services.cancel_run(run_id)
     return JsonResponse({"run": run.as_dict()})

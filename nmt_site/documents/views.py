@@ -7,15 +7,12 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from nmt_site.jobs.http import json_errors
 from nmt_site.jobs.selectors import translators
 
 from . import selectors, services
-from .errors import FileTooLarge, JobRequestError
+from .errors import FileTooLarge
 from .formats import ALLOWED_EXTENSIONS
-
-
-def error_response(exc: JobRequestError) -> JsonResponse:
-    return JsonResponse({"error": exc.as_dict()}, status=exc.status)
 
 
 def _limits() -> dict:
@@ -40,27 +37,25 @@ def upload_page(request: HttpRequest):
 
 
 @require_POST  # CSRF-checked by the middleware like every POST
+@json_errors
 def upload_api(request: HttpRequest):
-    try:
-        # Checked before Django reads the body: an oversized request is refused without being stored.
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.NMT_DOC_MAX_REQUEST_BYTES:
-            raise FileTooLarge("request_too_large", f"The upload is {length / 1e6:.1f} MB; the limit per request "
-                               f"is {settings.NMT_DOC_MAX_REQUEST_BYTES / 1e6:.0f} MB.")
-        uploads = request.FILES.getlist("file")
-        for upload in uploads:
-            if upload.size > settings.NMT_DOC_MAX_FILE_BYTES:
-                raise FileTooLarge("file_too_large", f"'{upload.name}' is {upload.size / 1e6:.1f} MB; the limit "
-                                   f"per file is {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.")
-        jobs = services.create_documents(
-            owner=selectors.owner_from_request(request),
-            files=[(upload.name, upload.read()) for upload in uploads],
-            source_lang=request.POST.get("source_lang"),
-            target_lang=request.POST.get("target_lang"),
-            translator=request.POST.get("translator"),
-        )
-    except JobRequestError as exc:
-        return error_response(exc)
+    # Checked before Django reads the body: an oversized request is refused without being stored.
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.NMT_DOC_MAX_REQUEST_BYTES:
+        raise FileTooLarge("request_too_large", f"The upload is {length / 1e6:.1f} MB; the limit per request "
+                           f"is {settings.NMT_DOC_MAX_REQUEST_BYTES / 1e6:.0f} MB.")
+    uploads = request.FILES.getlist("file")
+    for upload in uploads:
+        if upload.size > settings.NMT_DOC_MAX_FILE_BYTES:
+            raise FileTooLarge("file_too_large", f"'{upload.name}' is {upload.size / 1e6:.1f} MB; the limit "
+                               f"per file is {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.")
+    jobs = services.create_documents(
+        owner=selectors.owner_from_request(request),
+        files=[(upload.name, upload.read()) for upload in uploads],
+        source_lang=request.POST.get("source_lang"),
+        target_lang=request.POST.get("target_lang"),
+        translator=request.POST.get("translator"),
+    )
     return JsonResponse({"documents": [selectors.payload(job) for job in jobs]}, status=201)
 
 
@@ -72,27 +67,21 @@ def list_api(request: HttpRequest):
 
 
 @require_GET
+@json_errors
 def status_api(request: HttpRequest, job_id: str):
-    try:
-        job = selectors.get_owned_document(job_id, selectors.owner_from_request(request))
-    except JobRequestError as exc:
-        return error_response(exc)
+    job = selectors.get_owned_document(job_id, selectors.owner_from_request(request))
     return JsonResponse({"document": selectors.payload(job)})
 
 
 @require_POST
+@json_errors
 def cancel_api(request: HttpRequest, job_id: str):
-    try:
-        job = services.cancel_document(job_id, selectors.owner_from_request(request))
-    except JobRequestError as exc:
-        return error_response(exc)
+    job = services.cancel_document(job_id, selectors.owner_from_request(request))
     return JsonResponse({"document": selectors.payload(job)})
 
 
 @require_GET
+@json_errors
 def download_api(request: HttpRequest, job_id: str):
-    try:
-        result = services.download(job_id, selectors.owner_from_request(request))
-    except JobRequestError as exc:
-        return error_response(exc)
+    result = services.download(job_id, selectors.owner_from_request(request))
     return FileResponse(open(result.path, "rb"), as_attachment=True, filename=result.filename)

@@ -1,0 +1,37 @@
+"""What every JSON view of the site shares: the user-facing error type as a 4xx JSON body, and JSON bodies."""
+from __future__ import annotations
+
+import functools
+import json
+
+from django.http import HttpRequest, JsonResponse
+
+from .errors import JobRequestError
+
+
+def error_response(exc: JobRequestError) -> JsonResponse:
+    return JsonResponse({"error": exc.as_dict()}, status=exc.status)
+
+
+def json_errors(view):
+    """A JobRequestError (or subclass) raised by the view becomes ``{"error": {"code", "message"}}`` with its
+    4xx status; anything else still propagates (a bug is a 500 and gets logged, not dressed up as bad input)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except JobRequestError as exc:
+            return error_response(exc)
+
+    return wrapper
+
+
+def json_body(request: HttpRequest) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise JobRequestError("bad_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise JobRequestError("bad_json", "The request body must be a JSON object.")
+    return data
