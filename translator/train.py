@@ -139,10 +139,20 @@ def validate(model, tokenizer, sources: list[str], references: list[str], decodi
     return {"valid_bleu": round(bleu.score, 2), "valid_examples": hyps[:3]}
 
 
-# Parameters a NAR student can take from an AR (Marian) teacher: only the joint embedding matrix. The
-# teacher's layers are post-norm Marian layers with separate q/k/v projections; ours are pre-norm with
-# fused k/v, so copying them would not give the same function.
-CROSS_FAMILY_MAP = {"marian.model.shared.weight": "backbone.embed.weight"}
+# Where a NAR student keeps what an AR (Marian) teacher has: the joint embedding matrix always; the
+# encoder when the student uses the Marian encoder (encoder_type: marian). Our own pre-norm layers
+# (fused k/v) are not the same function as Marian's post-norm ones, so nothing else is copied.
+CROSS_FAMILY_PREFIXES = {"marian.model.shared.weight": "backbone.embed.weight",
+                         "marian.model.encoder.": "backbone.marian_encoder."}
+
+
+def _student_name(name: str, own: dict) -> str | None:
+    if name in own:
+        return name
+    for prefix, replacement in CROSS_FAMILY_PREFIXES.items():
+        if name.startswith(prefix):
+            return replacement + name[len(prefix):]
+    return None
 
 
 @torch.no_grad()
@@ -150,7 +160,8 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
     """Copy the teacher's parameters into ``model`` where names (or CROSS_FAMILY_MAP) and shapes match.
 
     A 6–1 student of a 6–3 teacher gets the whole encoder, the embeddings and decoder layer 0; a NAR
-    student gets the embeddings. Returns the names copied (logged). The vocabularies must be the same.
+    student gets the embeddings, and the encoder when it is a Marian one. Returns the names copied
+    (logged). The vocabularies must be the same.
     """
     from .checkpoint import load_model_folder
 
@@ -160,7 +171,7 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
     own = model.state_dict()
     copied = []
     for name, value in teacher.state_dict().items():
-        target = name if name in own else CROSS_FAMILY_MAP.get(name)
+        target = _student_name(name, own)
         if target in own and own[target].shape == value.shape and target not in copied:
             own[target].copy_(value.to(own[target].dtype))
             copied.append(target)

@@ -183,6 +183,22 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     cmlm = model_class_for("cmlm")({**shape, "encoder_layers": 2, "decoder_layers": 1})
     assert warm_start(cmlm, ckpt, tokenizer) == ["backbone.embed.weight"]
     assert torch.equal(cmlm.state_dict()["backbone.embed.weight"], teacher_weights["marian.model.shared.weight"])
+    # With the Marian encoder (the teacher's module) a NAR student takes the whole encoder: same function.
+    ctc = model_class_for("ctc-glat")({**shape, "encoder_layers": 2, "decoder_layers": 1, "encoder_type": "marian"})
+    copied = warm_start(ctc, ckpt, tokenizer)
+    assert "backbone.marian_encoder.layers.1.fc1.weight" in copied and "backbone.embed.weight" in copied
+    src = torch.tensor([tokenizer.encode(["alpha beta gamma"])[0] + [tokenizer.eos_id]])
+    ctc.eval()
+    ours = ctc.backbone.encode(src, src.ne(tokenizer.pad_id))
+    theirs = teacher.marian.model.encoder(input_ids=src, attention_mask=src.ne(tokenizer.pad_id).long()).last_hidden_state
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    # ... and the tied embedding survives the fp16 checkpoint round trip (one tensor, two names).
+    from translator.checkpoint import save_folder
+
+    save_folder(folder / "ctc-marian", ctc, tokenizer, {"name": "ctc-marian", "source_lang": "en", "target_lang": "de"})
+    reloaded, _ = load_model_folder(folder / "ctc-marian")
+    assert reloaded.backbone.marian_encoder.embed_tokens is reloaded.backbone.embed
+    assert torch.allclose(reloaded.backbone.encode(src, src.ne(0)), ours, atol=0.05)  # fp16 weights
     # An AR student with a deeper encoder takes every tensor whose name and shape match.
     deeper = model_class_for("transformer")({**shape, "encoder_layers": 3, "decoder_layers": 1})
     copied = warm_start(deeper, ckpt, tokenizer)

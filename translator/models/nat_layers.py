@@ -5,6 +5,10 @@ sinusoidal positions (no length limit: the CTC decoder runs on an upsampled sour
 longer than any target), embeddings scaled by sqrt(d_model) and tied with the output projection.
 Attention uses ``F.scaled_dot_product_attention``, so CPU and CUDA (fp32/fp16) take the fast path.
 Masks follow one convention throughout: a boolean tensor that is True at real (non-pad) positions.
+
+``encoder_type: marian`` swaps our pre-norm encoder for transformers' post-norm Marian encoder, the same
+module (and parameter names) as the AR teacher's: a student can then start from the teacher's trained
+encoder (``init_from`` in training), which on this CPU budget is worth far more than anything else.
 """
 from __future__ import annotations
 
@@ -83,6 +87,22 @@ class Layer(nn.Module):
         return x + self.dropout(self.ffn(self.norm_ffn(x)))
 
 
+def marian_encoder(c: dict) -> nn.Module:
+    """transformers' Marian encoder configured exactly like the AR family's (translator/models/ar_transformer.py)."""
+    from transformers import MarianConfig
+    from transformers.models.marian.modeling_marian import MarianEncoder
+
+    from ..tokenizer import EOS, PAD
+
+    return MarianEncoder(MarianConfig(
+        vocab_size=c["vocab_size"], d_model=c["d_model"], encoder_layers=c["encoder_layers"],
+        decoder_layers=c["decoder_layers"], encoder_attention_heads=c["heads"], decoder_attention_heads=c["heads"],
+        encoder_ffn_dim=c["ffn_dim"], decoder_ffn_dim=c["ffn_dim"], dropout=c["dropout"], activation_function="relu",
+        max_position_embeddings=c["max_positions"], scale_embedding=True, pad_token_id=PAD, eos_token_id=EOS,
+        decoder_start_token_id=PAD,
+    ))
+
+
 class NATBackbone(nn.Module):
     """Encoder + non-causal decoder + tied output projection; the families decide what the decoder reads.
 
@@ -99,10 +119,17 @@ class NATBackbone(nn.Module):
             self.embed.weight[0].zero_()
         self.embed_scale = math.sqrt(d)
         self.dropout = nn.Dropout(c["dropout"])
-        self.encoder = nn.ModuleList(
-            Layer(d, c["heads"], c["ffn_dim"], c["dropout"], cross=False) for _ in range(c["encoder_layers"])
-        )
-        self.encoder_norm = nn.LayerNorm(d)
+        self.encoder_type = c.get("encoder_type", "prenorm")
+        if self.encoder_type == "marian":
+            self.marian_encoder = marian_encoder(c)
+            self.marian_encoder.embed_tokens = self.embed  # tied: one joint embedding matrix
+        elif self.encoder_type == "prenorm":
+            self.encoder = nn.ModuleList(
+                Layer(d, c["heads"], c["ffn_dim"], c["dropout"], cross=False) for _ in range(c["encoder_layers"])
+            )
+            self.encoder_norm = nn.LayerNorm(d)
+        else:
+            raise ValueError(f"encoder_type {self.encoder_type!r}: use 'prenorm' or 'marian'")
         self.decoder = nn.ModuleList(
             Layer(d, c["heads"], c["ffn_dim"], c["dropout"], cross=True) for _ in range(c["decoder_layers"])
         )
@@ -116,6 +143,8 @@ class NATBackbone(nn.Module):
         return self.dropout(x + sinusoidal_positions(x.size(1), x.size(2), x.device, x.dtype))
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        if self.encoder_type == "marian":  # post-norm layers: the output is already normalised
+            return self.marian_encoder(inputs_embeds=self.token_embeddings(src), attention_mask=src_mask.long()).last_hidden_state
         x = self.add_positions(self.token_embeddings(src))
         for layer in self.encoder:
             x = layer(x, src_mask)
