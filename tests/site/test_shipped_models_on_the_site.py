@@ -36,7 +36,7 @@ def test_each_shipped_en_de_model_translates_through_the_queue(name, shipped_en_
                               translator=name)
     job = wait_for_state(job.id, {"done", "failed"}, timeout=120, worker=celery_worker_process)
     assert job.state == "done", job.error
-    lines = job.output.split("\n")
+    lines = job.output_text.split("\n")
     assert len(lines) == len(EN_DE)
     words = [w for _, expected in EN_DE for w in expected]
     found = [w for (_, expected), line in zip(EN_DE, lines) for w in expected if w.lower() in line.lower()]
