@@ -194,9 +194,7 @@ def default_request() -> dict:
             "label": "Default benchmark of the shipped models"}
 
 
-def create_default_run(*, if_none: bool = False, enqueue: bool = True) -> BenchmarkRun | None:
-    if if_none and BenchmarkRun.objects.exclude(state__in=(RunState.FAILED, RunState.CANCELLED)).exists():
-        return None
+def create_default_run(*, enqueue: bool = True) -> BenchmarkRun:
     return create_run(default_request(), kind="default", prepare_data=not testsets.available(), enqueue=enqueue)
 
 
