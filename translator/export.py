@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from .checkpoint import model_class_for, save_folder
+from .checkpoint import CARD, model_class_for, save_folder
 from .model_card import write_card
 from .tokenizer import SubwordTokenizer
 
@@ -46,6 +46,25 @@ def training_summary(run_dir: Path) -> dict:
     }
 
 
+def earlier_training(config: dict, parameters: int) -> dict | None:
+    """A run warm-started from a checkpoint of the same model (architecture and size) continues that
+    checkpoint's training: its card carries the earlier steps and minutes (cumulative over continuations),
+    so the card's training time is the model's, not only the last run's."""
+    init_from = config.get("init_from")
+    card_path = Path(init_from) / CARD if init_from else None
+    if not card_path or not card_path.exists():
+        return None
+    card = json.loads(card_path.read_text())
+    if card.get("architecture") != config["architecture"] or card.get("parameters") != parameters:
+        return None  # a teacher whose layers were copied, not an earlier run of this model
+    training, before = card.get("training") or {}, card.get("continued_from") or {}
+    return {
+        "checkpoint": init_from,
+        "steps": (training.get("steps") or 0) + before.get("steps", 0),
+        "training_minutes": round((training.get("training_minutes") or 0) + before.get("training_minutes", 0), 2),
+    }
+
+
 def export(run_dir: Path, out: Path, average: int, name: str | None, description: str, half: bool = True) -> Path:
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     snapshots = sorted((run_dir / "snapshots").glob("step-*.pt"))
@@ -75,6 +94,9 @@ def export(run_dir: Path, out: Path, average: int, name: str | None, description
         "training": training_summary(run_dir),
         "train_config": config,
     }
+    continued = earlier_training(config, model.num_parameters())  # read before `out` may overwrite init_from
+    if continued:
+        card["continued_from"] = continued
     folder = save_folder(out, model, tokenizer, engine, half=half)
     write_card(folder, card)
     return folder

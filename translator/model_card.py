@@ -45,6 +45,11 @@ def render_markdown(card: dict) -> str:
         f"{training.get('training_minutes')} CPU-minutes, median {training.get('median_target_tokens_per_s')} "
         "target tokens/s",
     ]
+    continued = card.get("continued_from")
+    if continued:
+        total = round(continued["training_minutes"] + (training.get("training_minutes") or 0), 2)
+        lines.append(f"- Continued from {continued['checkpoint']}: {continued['steps']} earlier steps, "
+                     f"{continued['training_minutes']} earlier CPU-minutes ({total} CPU-minutes in all)")
     config = card.get("train_config") or {}
     if config.get("init_from") or config.get("autocast"):
         lines.append(f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}")

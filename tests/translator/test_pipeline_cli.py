@@ -210,6 +210,20 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     assert cli(["train", "--config", str(config)]) == 0
     records = [json.loads(line) for line in (folder / "runs" / "toy-warm" / "log.jsonl").read_text().splitlines()]
     assert [r["valid_bleu"] for r in records if "valid_bleu" in r][0] > 90
+    # Exported over the folder it started from, the card counts the earlier run's steps and minutes too.
+    earlier = json.loads((ckpt / "model_card.json").read_text())["training"]
+    continued = folder / "checkpoints" / "toy-warm"
+    assert cli(["export", "--run", str(folder / "runs" / "toy-warm"), "--out", str(continued)]) == 0
+    card = json.loads((continued / "model_card.json").read_text())
+    assert card["training"]["steps"] == 20
+    assert card["continued_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
+                                      "training_minutes": earlier["training_minutes"]}
+    assert f"{earlier['steps']} earlier steps" in (continued / "README.md").read_text()
+    # A student warm-started from a different model (here the deeper AR copies layers of the teacher) is not a
+    # continuation: only same architecture and size count.
+    from translator.export import earlier_training
+
+    assert earlier_training({"init_from": str(ckpt), "architecture": "transformer"}, deeper.num_parameters()) is None
 
 
 def test_autocast_setting_is_checked_and_applied():

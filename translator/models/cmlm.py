@@ -103,10 +103,12 @@ class CMLM(TranslationModel):
         length_loss = F.cross_entropy(length_logits, offset.clamp(-k, k) + k)
 
         masked = random_mask(tgt_mask)
-        logits = self._decode(tgt.masked_fill(masked, MASK), memory, src_mask)
+        inputs = tgt.masked_fill(masked, MASK)
+        states = self.backbone.decode_states(self.backbone.token_embeddings(inputs), tgt_mask, memory, src_mask)
+        logits = self.backbone.project(states[masked])  # the loss reads only the masked positions
         n_masked = int(masked.sum())
         token_loss = F.cross_entropy(
-            logits[masked].float(), tgt[masked], label_smoothing=self.config["label_smoothing"], reduction="sum"
+            logits.float(), tgt[masked], label_smoothing=self.config["label_smoothing"], reduction="sum"
         ) / max(n_masked, 1)
         loss = token_loss + self.config["length_loss_weight"] * length_loss
         return loss, {
@@ -167,11 +169,15 @@ class CMLM(TranslationModel):
                 ranks = probs.masked_fill(~real, float("inf")).argsort(1).argsort(1)
                 masked = ranks < n.unsqueeze(1)
                 tokens = tokens.masked_fill(masked, MASK)
-            logits = self._decode(tokens, memory, src_mask).float()
-            logits[..., :NUM_SPECIALS] = float("-inf")  # never produce specials
+            states = self.backbone.decode_states(self.backbone.token_embeddings(tokens), tokens.ne(PAD), memory,
+                                                 src_mask)
+            # Project only the re-predicted positions onto the vocabulary: the kept tokens' logits are
+            # never read, and the V-wide projection and softmax dominate an iteration's cost.
+            logits = self.backbone.project(states[masked]).float()  # (masked positions, V)
+            logits[:, :NUM_SPECIALS] = float("-inf")  # never produce specials
             new_probs, new_tokens = logits.log_softmax(-1).max(-1)
-            tokens = torch.where(masked, new_tokens, tokens)
-            probs = torch.where(masked, new_probs, probs)
+            tokens = tokens.masked_scatter(masked, new_tokens)
+            probs = probs.masked_scatter(masked, new_probs.to(probs.dtype))
             used = t + 1
             if record:
                 history.append((t + 1, tokens.clone(), masked.clone()))

@@ -150,9 +150,18 @@ class NATBackbone(nn.Module):
             x = layer(x, src_mask)
         return self.encoder_norm(x)
 
-    def decode(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
-        """Decoder over input embeddings ``x`` (B, T, d) without positions; returns logits (B, T, V)."""
+    def decode_states(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor,
+                      memory_mask: torch.Tensor) -> torch.Tensor:
+        """Decoder over input embeddings ``x`` (B, T, d) without positions; returns final states (B, T, d)."""
         x = self.add_positions(x)
         for layer in self.decoder:
             x = layer(x, mask, memory, memory_mask)
-        return F.linear(self.decoder_norm(x), self.embed.weight)  # tied output projection
+        return self.decoder_norm(x)
+
+    def project(self, states: torch.Tensor) -> torch.Tensor:
+        """Vocabulary logits of decoder states (tied output projection): (..., d) → (..., V)."""
+        return F.linear(states, self.embed.weight)
+
+    def decode(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
+        """Decoder over input embeddings ``x`` (B, T, d) without positions; returns logits (B, T, V)."""
+        return self.project(self.decode_states(x, mask, memory, memory_mask))

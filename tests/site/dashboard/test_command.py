@@ -114,3 +114,18 @@ def test_import_of_a_bad_file_is_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="not an evaluate report"):
         call_command("benchmark", "--import", str(tmp_path / "missing.json"))
     assert not BenchmarkRun.objects.exists()
+
+
+def test_a_fresh_install_seeds_both_shipped_measurements_and_opens_on_en_de():
+    # The default NMT_SHIPPED_BENCHMARKS: the repository's en→pt and en→de evaluate reports, imported in that order.
+    from django.conf import settings as django_settings
+
+    from nmt_site.dashboard import selectors
+
+    names = [p.name for p in django_settings.NMT_SHIPPED_BENCHMARKS]
+    assert names == ["en-pt-models.json", "en-de-models.json"]
+    assert all(p.is_file() for p in django_settings.NMT_SHIPPED_BENCHMARKS)
+    call_command("benchmark", "--if-none")
+    assert BenchmarkRun.objects.filter(state="done").count() == 2
+    featured = selectors.featured_run()  # what the dashboard plots when no run is asked for
+    assert {row.test_set for row in featured.results.all()} == {"en-de/libreoffice", "en-de/ding", "en-de/bible"}

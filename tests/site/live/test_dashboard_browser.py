@@ -20,10 +20,12 @@ def test_start_a_run_from_the_browser_and_watch_it_finish(browser, live_url):
     seen = set()
 
     def done(b):
-        states = b.find_elements(By.CSS_SELECTOR, "#run-state .state")
-        if states:
-            seen.add(states[0].text)
-        # The page reloads itself when the pushed state turns done: then the results table is there.
+        # Read in one script call: the page re-renders (and reloads itself when the pushed state turns done),
+        # so an element found by one WebDriver call can be stale by the next.
+        state = b.execute_script("const e = document.querySelector('#run-state .state'); return e && e.textContent")
+        if state:
+            seen.add(state.strip())
+        # After the reload the results table is there.
         return b.find_elements(By.CSS_SELECTOR, "table.results tbody tr.fam-AR")
 
     WebDriverWait(browser, 90, poll_frequency=0.1).until(done)
