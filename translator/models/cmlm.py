@@ -84,9 +84,11 @@ class CMLM(TranslationModel):
         length_logits = self.length_head(pooled).float()
         return memory, src_mask, length_logits
 
+    def _decode_states(self, tokens: torch.Tensor, memory, src_mask) -> torch.Tensor:
+        return self.backbone.decode_states(self.backbone.token_embeddings(tokens), tokens.ne(PAD), memory, src_mask)
+
     def _decode(self, tokens: torch.Tensor, memory, src_mask) -> torch.Tensor:
-        mask = tokens.ne(PAD)
-        return self.backbone.decode(self.backbone.token_embeddings(tokens), mask, memory, src_mask)
+        return self.backbone.project(self._decode_states(tokens, memory, src_mask))
 
     def _max_lengths(self, src_mask: torch.Tensor) -> torch.Tensor:
         src_len = src_mask.sum(1)
@@ -103,8 +105,7 @@ class CMLM(TranslationModel):
         length_loss = F.cross_entropy(length_logits, offset.clamp(-k, k) + k)
 
         masked = random_mask(tgt_mask)
-        inputs = tgt.masked_fill(masked, MASK)
-        states = self.backbone.decode_states(self.backbone.token_embeddings(inputs), tgt_mask, memory, src_mask)
+        states = self._decode_states(tgt.masked_fill(masked, MASK), memory, src_mask)
         logits = self.backbone.project(states[masked])  # the loss reads only the masked positions
         n_masked = int(masked.sum())
         token_loss = F.cross_entropy(
@@ -169,8 +170,7 @@ class CMLM(TranslationModel):
                 ranks = probs.masked_fill(~real, float("inf")).argsort(1).argsort(1)
                 masked = ranks < n.unsqueeze(1)
                 tokens = tokens.masked_fill(masked, MASK)
-            states = self.backbone.decode_states(self.backbone.token_embeddings(tokens), tokens.ne(PAD), memory,
-                                                 src_mask)
+            states = self._decode_states(tokens, memory, src_mask)
             # Project only the re-predicted positions onto the vocabulary: the kept tokens' logits are
             # never read, and the V-wide projection and softmax dominate an iteration's cost.
             logits = self.backbone.project(states[masked]).float()  # (masked positions, V)
