@@ -40,11 +40,12 @@ class System:
     name: str
     engine: Engine
     options: dict = field(default_factory=dict)
+    precision: str | None = None  # a load option (int8 weights on the CPU), not a decoding option
 
     @property
     def label(self) -> str:
         opts = " ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
-        return f"{self.name} {opts}".strip()
+        return " ".join(filter(None, [self.name, opts, self.precision]))
 
 
 @dataclass
@@ -192,14 +193,28 @@ def _peak_memory_mb(engine: Engine) -> float | None:
 
 
 def footprint(engine: Engine) -> dict:
-    """Parameters and in-memory size of the model: counted for torch models, else the engine's own figure."""
+    """Parameters and in-memory size of the model: counted for torch models, else the engine's own figure.
+
+    Sizes come from the state dict, so int8-quantized layers (packed weights, not Parameters) count at their
+    real size; a tensor shared under several names (tied embeddings) counts once."""
     model = getattr(engine, "model", None)
-    if model is not None and hasattr(model, "parameters"):
-        params = sum(p.numel() for p in model.parameters())
-        size = sum(p.numel() * p.element_size() for p in model.parameters())
-        size += sum(b.numel() * b.element_size() for b in model.buffers())
+    if model is not None and hasattr(model, "state_dict"):
+        seen: set[int] = set()
+        size = sum(_tensor_bytes(value, seen) for value in model.state_dict(keep_vars=True).values())
+        params = engine.info.parameters or sum(p.numel() for p in model.parameters())
         return {"parameters": int(params), "size_mb": round(size / 2**20, 2)}
     return {"parameters": engine.info.parameters, "size_mb": None}
+
+
+def _tensor_bytes(value, seen: set[int]) -> int:
+    import torch
+
+    if isinstance(value, (tuple, list)):  # packed int8 Linear params: (weight, bias)
+        return sum(_tensor_bytes(v, seen) for v in value)
+    if not isinstance(value, torch.Tensor) or value.data_ptr() in seen:
+        return 0
+    seen.add(value.data_ptr())
+    return value.numel() * value.element_size()
 
 
 def sentence_scores(hyps: list[str], refs: list[str]) -> list[dict]:
@@ -261,7 +276,7 @@ def evaluate_systems(
     for test in test_sets:
         report["test_sets"][test.id] = {"sentences": len(test.sources), "sha256": test.sha256}
     results: dict[str, dict] = {s.label: {"name": s.name, "label": s.label, "engine": s.engine.info.as_dict(),
-                                          "decoding": s.options,
+                                          "decoding": s.options, "precision": s.precision or "default",
                                           # what actually ran: the engine's defaults overridden by the options
                                           "decoding_effective": {**s.engine.info.decoding_defaults, **s.options},
                                           "model": footprint(s.engine), "results": {}} for s in systems}
@@ -351,7 +366,8 @@ def main(argv):
 
     parser = argparse.ArgumentParser(prog="python -m translator evaluate")
     parser.add_argument("--system", action="append", required=True,
-                        help="engine name or checkpoint folder, optionally with :opt=val,... ; the first is the baseline")
+                        help="engine name or checkpoint folder, optionally with :opt=val,... (decoding options, and "
+                             "precision=int8 for int8 weights on the CPU); the first is the baseline")
     parser.add_argument("--test-set", action="append", required=True, help="pair/corpus or id=src_file,ref_file")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--limit", type=int, help="use only the first N sentences of each test set")
@@ -365,8 +381,12 @@ def main(argv):
     systems = []
     for spec in args.system:
         name, options = parse_system(spec)
-        engine = load_folder(Path(name), args.device) if Path(name).is_dir() else load_engine(name, args.device)
-        systems.append(System(engine.info.name, engine, options))
+        precision = options.pop("precision", None)
+        if Path(name).is_dir():
+            engine = load_folder(Path(name), args.device, precision)
+        else:
+            engine = load_engine(name, args.device, precision)
+        systems.append(System(engine.info.name, engine, options, precision))
     tests = [load_test_set(spec, args.data_dir, args.limit) for spec in args.test_set]
     report = evaluate_systems(systems, tests, args.threads, args.latency_sentences, args.bootstrap,
                               progress=lambda msg, frac: print(f"[{frac:4.0%}] {msg}", flush=True))

@@ -16,6 +16,7 @@ import yaml
 from .checkpoint import CARD, model_class_for, save_folder
 from .model_card import write_card
 from .tokenizer import SubwordTokenizer
+from .vocab_transfer import same_vocabulary
 
 
 def average_state_dicts(paths: list[Path]) -> dict:
@@ -46,23 +47,47 @@ def training_summary(run_dir: Path) -> dict:
     }
 
 
-def earlier_training(config: dict, parameters: int) -> dict | None:
-    """A run warm-started from a checkpoint of the same model (architecture and size) continues that
-    checkpoint's training: its card carries the earlier steps and minutes (cumulative over continuations),
-    so the card's training time is the model's, not only the last run's."""
+def _pair(config: dict) -> tuple:
+    return config.get("source_lang"), config.get("target_lang")
+
+
+def _earlier_card(config: dict) -> dict | None:
     init_from = config.get("init_from")
     card_path = Path(init_from) / CARD if init_from else None
-    if not card_path or not card_path.exists():
-        return None
-    card = json.loads(card_path.read_text())
-    if card.get("architecture") != config["architecture"] or card.get("parameters") != parameters:
-        return None  # a teacher whose layers were copied, not an earlier run of this model
+    return json.loads(card_path.read_text()) if card_path and card_path.exists() else None
+
+
+def _total_training(init_from: str, card: dict) -> dict:
     training, before = card.get("training") or {}, card.get("continued_from") or {}
     return {
         "checkpoint": init_from,
         "steps": (training.get("steps") or 0) + before.get("steps", 0),
         "training_minutes": round((training.get("training_minutes") or 0) + before.get("training_minutes", 0), 2),
     }
+
+
+def earlier_training(config: dict, parameters: int) -> dict | None:
+    """A run warm-started from a checkpoint of the same model (architecture, size and language pair)
+    continues that checkpoint's training: its card carries the earlier steps and minutes (cumulative over
+    continuations), so the card's training time is the model's, not only the last run's."""
+    card = _earlier_card(config)
+    if (card is None or card.get("architecture") != config["architecture"] or card.get("parameters") != parameters
+            or _pair(card.get("train_config") or {}) != _pair(config)):
+        return None  # a teacher whose layers were copied (or another pair's model), not an earlier run of this model
+    return _total_training(config["init_from"], card)
+
+
+def warm_start_source(config: dict, parameters: int, tokenizer: SubwordTokenizer) -> dict | None:
+    """Any other warm start (a teacher's layers, another pair's model): which model, its pair and what its
+    own training cost, so the card does not hide the compute the student started from."""
+    card = _earlier_card(config)
+    if card is None or earlier_training(config, parameters):
+        return None
+    source_config = card.get("train_config") or {}
+    return {**_total_training(config["init_from"], card), "architecture": card.get("architecture"),
+            "pair": "-".join(str(x) for x in _pair(source_config)),
+            "vocabulary": "shared" if same_vocabulary(SubwordTokenizer.load(config["init_from"]), tokenizer)
+            else "mapped piece by piece"}
 
 
 def export(run_dir: Path, out: Path, average: int, name: str | None, description: str, half: bool = True) -> Path:
@@ -97,6 +122,9 @@ def export(run_dir: Path, out: Path, average: int, name: str | None, description
     continued = earlier_training(config, model.num_parameters())  # read before `out` may overwrite init_from
     if continued:
         card["continued_from"] = continued
+    source = warm_start_source(config, model.num_parameters(), tokenizer)
+    if source:
+        card["warm_started_from"] = source
     folder = save_folder(out, model, tokenizer, engine, half=half)
     write_card(folder, card)
     return folder

@@ -50,6 +50,11 @@ def render_markdown(card: dict) -> str:
         total = round(continued["training_minutes"] + (training.get("training_minutes") or 0), 2)
         lines.append(f"- Continued from {continued['checkpoint']}: {continued['steps']} earlier steps, "
                      f"{continued['training_minutes']} earlier CPU-minutes ({total} CPU-minutes in all)")
+    source = card.get("warm_started_from")
+    if source:
+        lines.append(f"- Warm-started from {source['checkpoint']} ({source['architecture']}, {source['pair']}, vocabulary "
+                     f"{source['vocabulary']}), which had trained {source['steps']} steps in "
+                     f"{source['training_minutes']} CPU-minutes")
     config = card.get("train_config") or {}
     if config.get("init_from") or config.get("autocast"):
         lines.append(f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}")

@@ -21,7 +21,7 @@ ENGINE_FILE = "engine.json"
 # Architectures (as written in engine.json) that our torch engine wrapper loads.
 TORCH_ARCHITECTURES = ("transformer", "cmlm", "ctc-glat")
 
-_cache: dict[tuple[str, str | None], Engine] = {}
+_cache: dict[tuple, Engine] = {}
 _lock = threading.Lock()
 
 
@@ -79,27 +79,30 @@ def get_info(name: str) -> EngineInfo:
     raise EngineError(f"unknown translator {name!r}")
 
 
-def load_folder(folder: Path, device: str | None = None) -> Engine:
-    """Load a checkpoint folder directly (used by the CLI on paths outside the registry)."""
+def load_folder(folder: Path, device: str | None = None, precision: str | None = None) -> Engine:
+    """Load a checkpoint folder directly (used by the CLI on paths outside the registry).
+    ``precision`` "int8" quantizes the weights for the CPU (see quantize); None keeps fp32/fp16."""
     data = read_engine_file(folder)
     architecture = data.get("architecture")
     if architecture not in TORCH_ARCHITECTURES:
         raise EngineError(f"{Path(folder) / ENGINE_FILE}: unknown architecture {architecture!r}")
     from .models import torch_engine  # imports torch: only when a checkpoint is really loaded
 
-    return torch_engine.load(Path(folder), device=device)
+    return torch_engine.load(Path(folder), device=device, precision=precision)
 
 
-def load_engine(name: str, device: str | None = None) -> Engine:
-    """The engine called ``name``, loaded once per process and device."""
-    key = (name, device)
+def load_engine(name: str, device: str | None = None, precision: str | None = None) -> Engine:
+    """The engine called ``name``, loaded once per process, device and precision."""
+    key = (name, device) if precision is None else (name, device, precision)
     with _lock:
         if key not in _cache:
             if name.startswith("bergamot-"):
+                if precision:
+                    raise EngineError(f"{name} runs its own int8 engine: it takes no precision option")
                 _cache[key] = bergamot.load(name.removeprefix("bergamot-"), device=device)
             else:
                 folder = _checkpoint_folders().get(name)
                 if folder is None:
                     raise EngineError(f"unknown translator {name!r}")
-                _cache[key] = load_folder(folder, device=device)
+                _cache[key] = load_folder(folder, device=device, precision=precision)
         return _cache[key]

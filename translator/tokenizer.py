@@ -40,6 +40,12 @@ class SubwordTokenizer:
     def id_to_token(self, i: int) -> str:
         return self._tok.id_to_token(i)
 
+    def token_id(self, piece: str) -> int | None:
+        return self._tok.token_to_id(piece)
+
+    def vocabulary(self) -> dict[str, int]:
+        return self._tok.get_vocab()
+
     def save(self, folder: str | Path) -> None:
         self._tok.save(str(Path(folder) / FILE_NAME))
 

@@ -161,20 +161,31 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
 
     A 6–1 student of a 6–3 teacher gets the whole encoder, the embeddings and decoder layer 0; a NAR
     student gets the embeddings, and the encoder when it is a Marian one. Returns the names copied
-    (logged). The vocabularies must be the same.
+    (logged). A teacher with another vocabulary (another language pair) has its vocabulary-indexed
+    rows mapped piece by piece (see vocab_transfer); every other tensor is copied as is.
     """
     from .checkpoint import load_model_folder
+    from .vocab_transfer import map_rows, same_vocabulary, vocabulary_map
 
     teacher, teacher_tokenizer = load_model_folder(folder)
-    if teacher_tokenizer.vocab_size != tokenizer.vocab_size:
-        raise ValueError(f"init_from {folder}: vocabulary differs from the training tokenizer")
+    mapping = None
+    if not same_vocabulary(teacher_tokenizer, tokenizer):
+        mapping = vocabulary_map(tokenizer, teacher_tokenizer)
+        print(f"init_from {folder}: other vocabulary, {mapping.summary()}", flush=True)
     own = model.state_dict()
     copied = []
     for name, value in teacher.state_dict().items():
         target = _student_name(name, own)
-        if target in own and own[target].shape == value.shape and target not in copied:
+        if target not in own or target in copied:
+            continue
+        mapped = map_rows(value, own[target], mapping) if mapping else None
+        if mapped is not None:
+            own[target].copy_(mapped)
+        elif own[target].shape == value.shape and (mapping is None or mapping.teacher_size not in value.shape):
             own[target].copy_(value.to(own[target].dtype))
-            copied.append(target)
+        else:
+            continue
+        copied.append(target)
     return copied
 
 

@@ -103,6 +103,29 @@ def test_evaluate_writes_protocol_json(trained):
     assert "toy word mapping" in readme and str(card["test_scores"][0]["bleu"]) in readme
 
 
+def test_int8_precision_is_a_load_option_measured_beside_fp32(trained):
+    folder, paths, ckpt = trained
+    out = folder / "eval-int8.json"
+    assert cli(["evaluate", "--system", f"{ckpt}:beam=1", "--system", f"{ckpt}:beam=1,precision=int8",
+                "--test-set", f"toy={paths['valid.en']},{paths['valid.de']}",
+                "--latency-sentences", "5", "--bootstrap", "50", "--out", str(out)]) == 0
+    fp32, int8 = json.loads(out.read_text())["systems"]
+    assert (fp32["label"], int8["label"]) == ("toy-ar beam=1", "toy-ar beam=1 int8")
+    assert int8["precision"] == "int8" and int8["decoding"] == {"beam": 1}  # not passed on as a decoding option
+    assert int8["results"]["toy"]["bleu"] > 90
+    assert int8["model"]["size_mb"] < 0.6 * fp32["model"]["size_mb"]  # int8 weights, counted at their real size
+    assert int8["model"]["parameters"] == fp32["model"]["parameters"]
+
+    from translator.registry import load_engine, load_folder
+
+    engine = load_folder(ckpt, "cpu", "int8")
+    assert "quantized" in type(engine.model.marian.model.encoder.layers[0].fc1).__module__
+    with pytest.raises(EngineError, match="precision 'fp8'"):
+        load_folder(ckpt, "cpu", "fp8")
+    with pytest.raises(EngineError, match="no precision option"):
+        load_engine("bergamot-en-pt", "cpu", "int8")
+
+
 def test_corrupt_checkpoint_names_the_file(trained, tmp_path):
     import shutil
 
@@ -216,6 +239,7 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     assert cli(["export", "--run", str(folder / "runs" / "toy-warm"), "--out", str(continued)]) == 0
     card = json.loads((continued / "model_card.json").read_text())
     assert card["training"]["steps"] == 20
+    assert "warm_started_from" not in card
     assert card["continued_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
                                       "training_minutes": earlier["training_minutes"]}
     assert f"{earlier['steps']} earlier steps" in (continued / "README.md").read_text()
@@ -238,3 +262,53 @@ def test_autocast_setting_is_checked_and_applied():
         assert torch.mm(a, a.T).dtype == torch.float32
     with pytest.raises(ValueError, match="fp16"):
         autocast_context("fp16", torch.device("cpu"))
+
+
+def test_warm_start_from_another_vocabulary_maps_rows_piece_by_piece(trained):
+    """A teacher of another pair (another tokenizer) warm-starts a student: each piece keeps its trained
+    row wherever the new vocabulary puts it, so the student translates at once; a blind copy would not."""
+    import torch
+
+    from translator.checkpoint import load_model_folder
+    from translator.tokenizer import SubwordTokenizer
+    from translator.vocab_transfer import same_vocabulary, vocabulary_map
+
+    folder, paths, ckpt = trained
+    teacher, teacher_tok = load_model_folder(ckpt)
+    # The "new pair": the same mapping plus words the teacher never saw, so the unigram vocabulary differs.
+    new_pair = write_toy_corpus(folder / "data-new", seed=7)
+    extra = "".join(f"omega{w} sigma {w}\nOMEGA{w.upper()} SIGMA {w.upper()}\n" for w in ("alpha", "beta", "eta"))
+    text = folder / "data-new" / "tokenizer.txt"
+    text.write_text(new_pair["train.en"].read_text() + new_pair["train.de"].read_text() + extra * 50)
+    student_tok = SubwordTokenizer.train([text], 200)
+    student_tok.save(folder / "data-new")
+    assert not same_vocabulary(student_tok, teacher_tok)
+    mapping = vocabulary_map(student_tok, teacher_tok)
+    assert mapping.exact > 0 and mapping.composed > 0
+    for student_id, teacher_ids in enumerate(mapping.sources):
+        piece = student_tok.id_to_token(student_id)
+        if len(teacher_ids) > 1:  # a composed piece is spelled by its teacher pieces
+            assert "".join(teacher_tok.id_to_token(i) for i in teacher_ids).lstrip("▁") == piece.lstrip("▁")
+    moved = [p for p, i in student_tok.vocabulary().items() if teacher_tok.token_id(p) not in (None, i)]
+    assert moved, "the test needs pieces whose ids differ between the vocabularies"
+
+    config = toy_config(folder, new_pair, name="toy-transfer", init_from=str(ckpt), tokenizer=str(folder / "data-new"),
+                        max_steps=10, validate_every=10, lr=1e-6)
+    assert cli(["train", "--config", str(config)]) == 0
+    records = [json.loads(line) for line in (folder / "runs" / "toy-transfer" / "log.jsonl").read_text().splitlines()]
+    assert [r["valid_bleu"] for r in records if "valid_bleu" in r][0] > 80
+    # The row of a moved piece is the teacher's row of that piece.
+    student = torch.load(folder / "runs" / "toy-transfer" / "best.pt", weights_only=True)
+    piece = moved[0]
+    assert torch.allclose(student["marian.model.shared.weight"][student_tok.token_id(piece)],
+                          teacher.state_dict()["marian.model.shared.weight"][teacher_tok.token_id(piece)], atol=1e-3)
+    # The card names the model it started from, that model's own training cost and the vocabulary mapping.
+    out = folder / "checkpoints" / "toy-transfer"
+    assert cli(["export", "--run", str(folder / "runs" / "toy-transfer"), "--out", str(out)]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    earlier = json.loads((ckpt / "model_card.json").read_text())["training"]
+    assert "continued_from" not in card
+    assert card["warm_started_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
+                                         "training_minutes": earlier["training_minutes"], "architecture": "transformer",
+                                         "pair": "en-de", "vocabulary": "mapped piece by piece"}
+    assert "vocabulary mapped piece by piece" in (out / "README.md").read_text()

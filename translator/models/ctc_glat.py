@@ -241,7 +241,8 @@ class CTCGlat(TranslationModel):
         }
 
     # -------------------------------------------------------------------------------------- decoding
-    def _log_probs(self, src: torch.Tensor):
+    def _frame_logits(self, src: torch.Tensor):
+        """Logits per decoder slot with the special tokens other than blank ruled out, and the slot mask."""
         src_mask = src.ne(PAD)
         memory = self.backbone.encode(src, src_mask)
         x, slot_mask = self._decoder_input(src)
@@ -249,28 +250,29 @@ class CTCGlat(TranslationModel):
         banned = torch.ones(NUM_SPECIALS, dtype=torch.bool, device=src.device)
         banned[BLANK] = False
         logits[..., :NUM_SPECIALS] = logits[..., :NUM_SPECIALS].masked_fill(banned, float("-inf"))
-        return logits.log_softmax(-1), slot_mask
+        return logits, slot_mask
 
     @staticmethod
-    def _never_empty(ids: list[int], log_probs: torch.Tensor) -> list[int]:
+    def _never_empty(ids: list[int], logits: torch.Tensor) -> list[int]:
         """An all-blank output becomes the single most likely non-blank token (sources are never empty)."""
         if ids:
             return ids
-        non_blank = log_probs.clone()
+        non_blank = logits.float().log_softmax(-1)
         non_blank[:, BLANK] = float("-inf")
         return [int(non_blank.max(0).values.argmax())]
 
     @torch.no_grad()
     def generate(self, src: torch.Tensor, ctc_beam: int = 1):
-        log_probs, slot_mask = self._log_probs(src)
-        frames = log_probs.argmax(-1)
+        logits, slot_mask = self._frame_logits(src)
+        # Greedy decoding needs only the argmax per slot: the softmax over the vocabulary is skipped.
+        frames = logits.argmax(-1)
         outputs = []
         for b in range(src.size(0)):
             n = int(slot_mask[b].sum())
             if int(ctc_beam) > 1:
-                ids = ctc_prefix_beam_search(log_probs[b, :n], int(ctc_beam))
+                ids = ctc_prefix_beam_search(logits[b, :n].log_softmax(-1), int(ctc_beam))
             else:
                 ids = ctc_collapse(frames[b, :n].tolist())
-            outputs.append(self._never_empty(ids, log_probs[b, :n]))
+            outputs.append(self._never_empty(ids, logits[b, :n]))
         upsample = int(self.config["upsample"])
         return outputs, [{"upsample": upsample, "ctc_beam": int(ctc_beam)} for _ in outputs]

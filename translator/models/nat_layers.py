@@ -134,6 +134,7 @@ class NATBackbone(nn.Module):
             Layer(d, c["heads"], c["ffn_dim"], c["dropout"], cross=True) for _ in range(c["decoder_layers"])
         )
         self.decoder_norm = nn.LayerNorm(d)
+        self.output_projection = None  # set only by quantize.quantize_int8: an int8 copy of the tied projection
 
     def token_embeddings(self, ids: torch.Tensor) -> torch.Tensor:
         """Scaled token embeddings without positions (the CTC decoder input is built from these)."""
@@ -160,6 +161,8 @@ class NATBackbone(nn.Module):
 
     def project(self, states: torch.Tensor) -> torch.Tensor:
         """Vocabulary logits of decoder states (tied output projection): (..., d) → (..., V)."""
+        if self.output_projection is not None:
+            return self.output_projection(states)
         return F.linear(states, self.embed.weight)
 
     def decode(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,8 @@ import torch
 
 from ..checkpoint import load_model_folder
 from ..device import inference_dtype, resolve_device
-from ..engine import Engine, RefinementStep
+from ..engine import Engine, EngineError, RefinementStep
+from ..quantize import check_precision, quantize_int8
 from ..registry import info_from_engine_file, read_engine_file
 from ..tokenizer import SubwordTokenizer
 from .base import pad_sequences
@@ -62,8 +63,17 @@ class TorchEngine(Engine):
             yield RefinementStep(iteration=iteration, text=self.tokenizer.decode([out])[0], masked_positions=masked)
 
 
-def load(folder: Path, device: str | None = None) -> TorchEngine:
+def load(folder: Path, device: str | None = None, precision: str | None = None) -> TorchEngine:
+    """``precision``: "fp32", or "int8" on the CPU (see quantize); None = fp32 on a CPU, fp16 on a GPU."""
     torch_device = resolve_device(device)
     info = info_from_engine_file(read_engine_file(folder), Path(folder).name)
-    model, tokenizer = load_model_folder(folder, torch_device, inference_dtype(torch_device))
+    if precision:
+        try:
+            check_precision(precision, torch_device)
+        except ValueError as exc:
+            raise EngineError(f"{info.name}: {exc}") from None
+    dtype = torch.float32 if precision in ("fp32", "int8") else inference_dtype(torch_device)
+    model, tokenizer = load_model_folder(folder, torch_device, dtype)
+    if precision == "int8":
+        model = quantize_int8(model)
     return TorchEngine(model, tokenizer, info, torch_device)
