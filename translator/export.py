@@ -77,11 +77,12 @@ def earlier_training(config: dict, parameters: int) -> dict | None:
     return _total_training(config["init_from"], card)
 
 
-def warm_start_source(config: dict, parameters: int, tokenizer: SubwordTokenizer) -> dict | None:
-    """Any other warm start (a teacher's layers, another pair's model): which model, its pair and what its
-    own training cost, so the card does not hide the compute the student started from."""
+def warm_start_source(config: dict, tokenizer: SubwordTokenizer) -> dict | None:
+    """A warm start that is not a continuation (a teacher's layers, another pair's model; the caller checks
+    earlier_training first): which model, its pair and what its own training cost, so the card does not hide
+    the compute the student started from."""
     card = _earlier_card(config)
-    if card is None or earlier_training(config, parameters):
+    if card is None:
         return None
     source_config = card.get("train_config") or {}
     return {**_total_training(config["init_from"], card), "architecture": card.get("architecture"),
@@ -122,8 +123,7 @@ def export(run_dir: Path, out: Path, average: int, name: str | None, description
     continued = earlier_training(config, model.num_parameters())  # read before `out` may overwrite init_from
     if continued:
         card["continued_from"] = continued
-    source = warm_start_source(config, model.num_parameters(), tokenizer)
-    if source:
+    elif source := warm_start_source(config, tokenizer):
         card["warm_started_from"] = source
     folder = save_folder(out, model, tokenizer, engine, half=half)
     write_card(folder, card)

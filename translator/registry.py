@@ -93,7 +93,7 @@ def load_folder(folder: Path, device: str | None = None, precision: str | None =
 
 def load_engine(name: str, device: str | None = None, precision: str | None = None) -> Engine:
     """The engine called ``name``, loaded once per process, device and precision."""
-    key = (name, device) if precision is None else (name, device, precision)
+    key = (name, device, precision)
     with _lock:
         if key not in _cache:
             if name.startswith("bergamot-"):
