@@ -12,7 +12,7 @@ systems=(--system bergamot-en-pt)
 # translator/quantize.py) next to its fp32 row: the race is then about architectures, not number formats.
 [ -d checkpoints/ar-student-en-pt ] && systems+=(--system checkpoints/ar-student-en-pt:beam=4
   --system checkpoints/ar-student-en-pt:beam=1 --system checkpoints/ar-student-en-pt:beam=1,precision=int8)
-[ -d checkpoints/cmlm-en-pt ] && systems+=(--system checkpoints/cmlm-en-pt:iterations=4)
+[ -d checkpoints/cmlm-en-pt ] && systems+=(--system checkpoints/cmlm-en-pt:iterations=10 --system checkpoints/cmlm-en-pt:iterations=4)
 [ -d checkpoints/ctc-glat-en-pt ] && systems+=(--system checkpoints/ctc-glat-en-pt
   --system checkpoints/ctc-glat-en-pt:precision=int8)
 "$PY" -m translator evaluate "${systems[@]}" \

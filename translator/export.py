@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from .checkpoint import CARD, model_class_for, save_folder
-from .model_card import write_card
+from .model_card import training_device, write_card
 from .tokenizer import SubwordTokenizer
 from .vocab_transfer import same_vocabulary
 
@@ -37,7 +37,8 @@ def training_summary(run_dir: Path) -> dict:
     speeds = [r["tgt_tokens_per_s"] for r in records if "tgt_tokens_per_s" in r]
     curve = [{"step": r["step"], "elapsed_min": r["elapsed_min"], "valid_bleu": r["valid_bleu"]}
              for r in records if "valid_bleu" in r]
-    last = records[-1] if records else {}
+    # The last record with a step: a run stopped from outside (killed, timed out) ends without its own summary.
+    last = next((r for r in reversed(records) if "step" in r), {})
     return {
         "steps": last.get("step"),
         "epochs": last.get("epoch"),
@@ -59,10 +60,16 @@ def _earlier_card(config: dict) -> dict | None:
 
 def _total_training(init_from: str, card: dict) -> dict:
     training, before = card.get("training") or {}, card.get("continued_from") or {}
+    # Cards written before GPU training existed carry CPU minutes only.
+    by_device = dict(before.get("minutes_by_device")
+                     or ({"CPU": before["training_minutes"]} if before.get("training_minutes") else {}))
+    device = training_device(card.get("train_config") or {})
+    by_device[device] = round(by_device.get(device, 0) + (training.get("training_minutes") or 0), 2)
     return {
         "checkpoint": init_from,
         "steps": (training.get("steps") or 0) + before.get("steps", 0),
-        "training_minutes": round((training.get("training_minutes") or 0) + before.get("training_minutes", 0), 2),
+        "training_minutes": round(sum(by_device.values()), 2),
+        "minutes_by_device": by_device,
     }
 
 

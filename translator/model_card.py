@@ -34,27 +34,47 @@ def scores_from_report(report: dict, engine_name: str) -> list[dict]:
     return rows
 
 
+def training_device(config: dict) -> str:
+    """"GPU" or "CPU": minutes on the two are not the same currency, so cards keep them apart."""
+    return "GPU" if str(config.get("device") or "cpu").startswith("cuda") else "CPU"
+
+
+def minutes_text(by_device: dict) -> str:
+    return " + ".join(f"{minutes} {device}-minutes" for device, minutes in by_device.items()) or "no recorded minutes"
+
+
+def earlier_minutes(earlier: dict) -> dict:
+    # Cards written before GPU training existed carry CPU minutes only.
+    return earlier.get("minutes_by_device") or {"CPU": earlier.get("training_minutes", 0)}
+
+
 def render_markdown(card: dict) -> str:
     training = card.get("training", {})
+    device = training_device(card.get("train_config") or {})
     lines = [
         f"# {card['name']}",
         "",
         f"- Architecture: {card['architecture']} ({card['parameters']:,} parameters), weights: {card.get('weights', '')}",
         f"- Training data: {card.get('training_data_description') or card.get('training_data')}",
         f"- Training: {training.get('steps')} steps, {training.get('epochs')} epochs, "
-        f"{training.get('training_minutes')} CPU-minutes, median {training.get('median_target_tokens_per_s')} "
+        f"{training.get('training_minutes')} {device}-minutes, median {training.get('median_target_tokens_per_s')} "
         "target tokens/s",
     ]
     continued = card.get("continued_from")
     if continued:
-        total = round(continued["training_minutes"] + (training.get("training_minutes") or 0), 2)
+        total = dict(earlier_minutes(continued))
+        total[device] = round(total.get(device, 0) + (training.get("training_minutes") or 0), 2)
         lines.append(f"- Continued from {continued['checkpoint']}: {continued['steps']} earlier steps, "
-                     f"{continued['training_minutes']} earlier CPU-minutes ({total} CPU-minutes in all)")
+                     f"{minutes_text(earlier_minutes(continued))} earlier ({minutes_text(total)} in all)")
     source = card.get("warm_started_from")
     if source:
         lines.append(f"- Warm-started from {source['checkpoint']} ({source['architecture']}, {source['pair']}, vocabulary "
                      f"{source['vocabulary']}), which had trained {source['steps']} steps in "
-                     f"{source['training_minutes']} CPU-minutes")
+                     f"{minutes_text(earlier_minutes(source))}")
+    chosen = card.get("weights_chosen_by")
+    if chosen:
+        scores = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
+        lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {scores})")
     config = card.get("train_config") or {}
     if config.get("init_from") or config.get("autocast"):
         lines.append(f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}")
@@ -64,7 +84,7 @@ def render_markdown(card: dict) -> str:
         decoding = ", ".join(f"{k}={v}" for k, v in (config.get("valid_decoding") or {}).items()) or "model defaults"
         lines.append(f"- Validation BLEU ({decoding}, {config.get('valid_sentences', 500)} sentences of {config.get('valid_src', 'valid')}) "
                      "by training minute: "
-                     + ", ".join(f"{p['elapsed_min']:.0f} min {p['valid_bleu']}" for p in curve))
+                     + ", ".join(f"{p['elapsed_min']:.1f} min {p['valid_bleu']}" for p in curve))
     scores = card.get("test_scores") or []
     if scores:
         lines += ["", f"## Test scores ({card.get('scores_environment', '')})", "",

@@ -312,3 +312,47 @@ def test_warm_start_from_another_vocabulary_maps_rows_piece_by_piece(trained):
                                          "training_minutes": earlier["training_minutes"], "architecture": "transformer",
                                          "pair": "en-de", "vocabulary": "mapped piece by piece"}
     assert "vocabulary mapped piece by piece" in (out / "README.md").read_text()
+
+
+def test_export_better_keeps_the_higher_scoring_weights_and_says_so(trained, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    folder, _, _ = trained
+    script = Path(__file__).resolve().parents[2] / "scripts" / "export_better.py"
+    spec = importlib.util.spec_from_file_location("export_better", script)
+    export_better = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export_better)
+    out = tmp_path / "better"
+    assert export_better.main([str(folder / "runs" / "toy-transformer"), str(out), "--average", "2"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    scores, kept = card["weights_chosen_by"]["validation_bleu"], card["weights_chosen_by"]["kept"]
+    assert set(scores) == {"average", "best"} and kept == max(scores, key=scores.get)
+    assert card["weights"].startswith("average of 2") if kept == "average" else card["weights"] == "best validation snapshot"
+    assert "weights_chosen_by" in (out / "README.md").read_text() or kept in (out / "README.md").read_text()
+
+
+def test_training_summary_of_a_run_stopped_from_outside(tmp_path):
+    from translator.export import training_summary
+
+    (tmp_path / "log.jsonl").write_text(
+        '{"step": 50, "epoch": 1, "elapsed_min": 0.5, "loss": 2.0, "tgt_tokens_per_s": 100}\n'
+        '{"step": 50, "epoch": 1, "elapsed_min": 0.5, "valid_bleu": 12.0}\n{"stopped": "timeout"}\n')
+    summary = training_summary(tmp_path)
+    assert (summary["steps"], summary["epochs"], summary["training_minutes"]) == (50, 1, 0.5)
+    assert summary["validation_curve"] == [{"step": 50, "elapsed_min": 0.5, "valid_bleu": 12.0}]
+
+
+def test_card_keeps_gpu_and_cpu_minutes_apart():
+    from translator.model_card import render_markdown
+
+    card = {"name": "m", "architecture": "ctc-glat", "parameters": 10, "weights": "best validation snapshot",
+            "training": {"steps": 100, "epochs": 2, "training_minutes": 5.0},
+            "train_config": {"device": "cuda", "valid_decoding": {}},
+            "continued_from": {"checkpoint": "checkpoints/m", "steps": 600, "training_minutes": 45.0},
+            "weights_chosen_by": {"validation_bleu": {"average": 40.1, "best": 40.5}, "kept": "best"}}
+    text = render_markdown(card)
+    assert "5.0 GPU-minutes" in text and "45.0 CPU-minutes + 5.0 GPU-minutes in all" in text
+    assert "Weights kept: best" in text
+    card["train_config"]["device"] = "cpu"
+    assert "50.0 CPU-minutes in all" in render_markdown(card)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Train the students on one CUDA GPU. Each starts from its pair's shipped AR model (the standard warm start: the NAR
+# students take its encoder and joint embeddings, the fast AR its encoder and first decoder layer; the en→pt AR
+# student continues itself), so only two checkpoints have to travel to a GPU machine.
+#
+#   bash scripts/gpu-train-students.sh en-pt [RUNS_DIR] [MINUTES]
+#       AR student, CMLM and CTC-GLAT at once on the Bergamot-distilled corpus data/distill/en-pt.bergamot.{en,pt}
+#       (build it first on a CPU, see configs/en-pt/ar-student.yaml: Bergamot's engine is CPU-only).
+#       Session 5 ran exactly this on one H100 with MINUTES=5.8 (7 minutes of wall time with validation).
+#   bash scripts/gpu-train-students.sh en-de-distill
+#       the LibreOffice + Ding training sources translated by the shipped teacher with beam 4, four shards at once
+#       (session 5: ~10 minutes on the H100 beside other jobs; identical to one unsharded run).
+#   bash scripts/gpu-train-students.sh en-de [RUNS_DIR] [MINUTES]
+#       fast AR, CMLM and CTC-GLAT at once on that corpus (not run on a GPU yet).
+# Then, per model: python scripts/export_better.py RUNS_DIR/NAME checkpoints/NAME --device cuda
+#
+# Larger batches than the CPU recipes (16k target tokens, 10k for CTC whose decoder runs over 2x the source),
+# peak lr 1e-3 after 300 warm-up steps, bf16 autocast, validation on 500 LibreOffice sentences every 300 steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+DEVICE=${DEVICE:-cuda}
+STAGE=${1:?stage: en-pt, en-de-distill or en-de}
+RUNS=${2:-runs}
+MINUTES=${3:-5.8}
+mkdir -p "$RUNS"
+
+# train CONFIG BATCH_TOKENS AR_MODEL: warm-start from (and share the vocabulary of) the shipped AR_MODEL.
+train() {
+  local config=$1 tokens=$2 ar_model=$3 name
+  name=$(sed -n 's/^name: *//p' "$config")
+  "$PY" -m translator train --config "$config" \
+    --set device="$DEVICE" --set runs_dir="$RUNS" --set threads=2 --set autocast=bf16 \
+    --set init_from="checkpoints/$ar_model" --set tokenizer="checkpoints/$ar_model" \
+    --set max_minutes="$MINUTES" --set max_batch_tokens="$tokens" \
+    --set lr=0.001 --set warmup_steps=300 --set validate_every=300 --set patience=8 \
+    > "$RUNS/$name.out" 2>&1
+}
+
+case "$STAGE" in
+  en-pt)
+    train configs/en-pt/ar-student.yaml 16000 ar-student-en-pt &
+    train configs/en-pt/cmlm.yaml 16000 ar-student-en-pt &
+    train configs/en-pt/ctc-glat.yaml 10000 ar-student-en-pt &
+    wait ;;
+  en-de-distill)
+    for k in 1 2 3 4; do
+      "$PY" -m translator distill --teacher checkpoints/ar-teacher-en-de:beam=4 --pair en-de \
+        --corpora libreoffice,ding --out-prefix data/distill/en-de.teacher --shard "$k/4" --device "$DEVICE" \
+        > "$RUNS/distill-en-de-$k.out" 2>&1 &
+    done
+    wait
+    for lang in en de; do
+      cat data/distill/en-de.teacher.shard-{1,2,3,4}-of-4."$lang" > "data/distill/en-de.teacher.$lang"
+    done ;;
+  en-de)
+    train configs/en-de/fast-ar.yaml 16000 ar-teacher-en-de &
+    train configs/en-de/cmlm.yaml 16000 ar-teacher-en-de &
+    train configs/en-de/ctc-glat.yaml 10000 ar-teacher-en-de &
+    wait ;;
+  *) echo "unknown stage $STAGE" >&2; exit 2 ;;
+esac
