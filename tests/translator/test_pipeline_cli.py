@@ -241,7 +241,8 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     assert card["training"]["steps"] == 20
     assert "warm_started_from" not in card
     assert card["continued_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
-                                      "training_minutes": earlier["training_minutes"]}
+                                      "training_minutes": earlier["training_minutes"],
+                                      "minutes_by_device": {"CPU": earlier["training_minutes"]}}
     assert f"{earlier['steps']} earlier steps" in (continued / "README.md").read_text()
     # A student warm-started from a different model (here the deeper AR copies layers of the teacher) is not a
     # continuation: only same architecture and size count.
@@ -309,7 +310,8 @@ def test_warm_start_from_another_vocabulary_maps_rows_piece_by_piece(trained):
     earlier = json.loads((ckpt / "model_card.json").read_text())["training"]
     assert "continued_from" not in card
     assert card["warm_started_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
-                                         "training_minutes": earlier["training_minutes"], "architecture": "transformer",
+                                         "training_minutes": earlier["training_minutes"],
+                                         "minutes_by_device": {"CPU": earlier["training_minutes"]}, "architecture": "transformer",
                                          "pair": "en-de", "vocabulary": "mapped piece by piece"}
     assert "vocabulary mapped piece by piece" in (out / "README.md").read_text()
 
