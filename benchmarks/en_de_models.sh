@@ -10,10 +10,12 @@ PY=${PYTHON:-.venv/bin/python}
   --system checkpoints/ar-teacher-en-de:beam=4 \
   --system checkpoints/ar-teacher-en-de:beam=1 \
   --system checkpoints/fast-ar-en-de:beam=1 \
+  --system checkpoints/fast-ar-en-de:beam=1,precision=int8 \
   --system checkpoints/cmlm-en-de:iterations=10 \
   --system checkpoints/cmlm-en-de:iterations=4 \
   --system checkpoints/cmlm-en-de:iterations=1 \
   --system checkpoints/ctc-glat-en-de \
+  --system checkpoints/ctc-glat-en-de:precision=int8 \
   --test-set en-de/libreoffice --test-set en-de/ding --test-set en-de/bible \
   --threads 1 --latency-sentences 200 --out benchmarks/results/en-de-models.json "$@"
 "$PY" benchmarks/report_table.py benchmarks/results/en-de-models.json
