@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from .checkpoint import CARD, model_class_for, save_folder
-from .model_card import training_device, write_card
+from .model_card import earlier_minutes, training_device, write_card
 from .tokenizer import SubwordTokenizer
 from .vocab_transfer import same_vocabulary
 
@@ -60,9 +60,7 @@ def _earlier_card(config: dict) -> dict | None:
 
 def _total_training(init_from: str, card: dict) -> dict:
     training, before = card.get("training") or {}, card.get("continued_from") or {}
-    # Cards written before GPU training existed carry CPU minutes only.
-    by_device = dict(before.get("minutes_by_device")
-                     or ({"CPU": before["training_minutes"]} if before.get("training_minutes") else {}))
+    by_device = dict(earlier_minutes(before)) if before else {}
     device = training_device(card.get("train_config") or {})
     by_device[device] = round(by_device.get(device, 0) + (training.get("training_minutes") or 0), 2)
     return {
