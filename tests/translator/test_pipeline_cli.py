@@ -29,6 +29,13 @@ def log_records(folder):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def evaluate_on_toy(paths, out, systems, latency: int, bootstrap: int) -> int:
+    """One `evaluate` CLI run of the given systems on the toy valid split."""
+    args = ["evaluate"] + [arg for system in systems for arg in ("--system", system)]
+    return cli(args + ["--test-set", f"toy={paths['valid.en']},{paths['valid.de']}", "--latency-sentences",
+                       str(latency), "--bootstrap", str(bootstrap), "--out", str(out)])
+
+
 def test_training_resumes_and_learns(trained, capsys):
     folder, _, _ = trained
     records = log_records(folder)
@@ -78,9 +85,7 @@ def test_distill_writes_aligned_outputs_and_resumes(trained):
 def test_evaluate_writes_protocol_json(trained):
     folder, paths, ckpt = trained
     out = folder / "eval.json"
-    assert cli(["evaluate", "--system", f"{ckpt}:beam=4", "--system", f"{ckpt}:beam=1",
-                "--test-set", f"toy={paths['valid.en']},{paths['valid.de']}",
-                "--latency-sentences", "10", "--bootstrap", "100", "--out", str(out)]) == 0
+    assert evaluate_on_toy(paths, out, [f"{ckpt}:beam=4", f"{ckpt}:beam=1"], latency=10, bootstrap=100) == 0
     report = json.loads(out.read_text())
     assert report["environment"]["threads"] == 1 and report["environment"]["torch"]
     assert report["test_sets"]["toy"]["sentences"] == 60
@@ -106,9 +111,7 @@ def test_evaluate_writes_protocol_json(trained):
 def test_int8_precision_is_a_load_option_measured_beside_fp32(trained):
     folder, paths, ckpt = trained
     out = folder / "eval-int8.json"
-    assert cli(["evaluate", "--system", f"{ckpt}:beam=1", "--system", f"{ckpt}:beam=1,precision=int8",
-                "--test-set", f"toy={paths['valid.en']},{paths['valid.de']}",
-                "--latency-sentences", "5", "--bootstrap", "50", "--out", str(out)]) == 0
+    assert evaluate_on_toy(paths, out, [f"{ckpt}:beam=1", f"{ckpt}:beam=1,precision=int8"], latency=5, bootstrap=50) == 0
     fp32, int8 = json.loads(out.read_text())["systems"]
     assert (fp32["label"], int8["label"]) == ("toy-ar beam=1", "toy-ar beam=1 int8")
     assert int8["precision"] == "int8" and int8["decoding"] == {"beam": 1}  # not passed on as a decoding option
