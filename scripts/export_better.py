@@ -4,7 +4,7 @@ Averaging is usually worth a little BLEU, but after many epochs on a small disti
 sit past the best one. So export both (fp16, as shipped), score each on the run's own validation sentences with
 its validation decoding, and keep the higher. The chosen folder's card says which weights it holds.
 
-Usage: python scripts/export_better.py RUN_DIR OUT_FOLDER [--average 5] [--device cuda]
+Usage: python scripts/export_better.py RUN_DIR OUT_FOLDER [--average 5] [--device cuda] [--name NAME] [--description TEXT]
 """
 from __future__ import annotations
 
@@ -40,12 +40,13 @@ def main(argv=None) -> int:
     parser.add_argument("--average", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--description", default="")
+    parser.add_argument("--name", help="engine name (default: the run name)")
     args = parser.parse_args(argv)
     config = yaml.safe_load((args.run / "config.yaml").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         scores = {}
         for label, average in (("average", args.average), ("best", 0)):
-            folder = export(args.run, Path(tmp) / label, average, None, args.description)
+            folder = export(args.run, Path(tmp) / label, average, args.name, args.description)
             scores[label] = validation_bleu(folder, config, args.device)
         chosen = max(scores, key=lambda label: scores[label])
         if args.out.exists():

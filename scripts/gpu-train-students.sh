@@ -5,8 +5,9 @@
 #
 #   bash scripts/gpu-train-students.sh en-pt [RUNS_DIR] [MINUTES]
 #       AR student, CMLM and CTC-GLAT at once on the Bergamot-distilled corpus data/distill/en-pt.bergamot.{en,pt}
-#       (build it first on a CPU, see configs/en-pt/ar-student.yaml: Bergamot's engine is CPU-only).
-#       Session 5 ran exactly this on one H100 with MINUTES=5.8 (7 minutes of wall time with validation).
+#       (build it first on a CPU, see configs/en-pt/ar-student.yaml: Bergamot's engine is CPU-only) plus, since
+#       session 6, LibreOffice's own pt-BR references (the configs' train_corpora).
+#       Session 5 ran this on one H100 with MINUTES=5.8 (7 minutes of wall time with validation), distilled data only.
 #   bash scripts/gpu-train-students.sh en-de-distill
 #       the LibreOffice + Ding training sources translated by the shipped teacher with beam 4, four shards at once
 #       (session 5: ~10 minutes on the H100 beside other jobs; identical to one unsharded run).

@@ -121,7 +121,8 @@ def export(run_dir: Path, out: Path, average: int, name: str | None, description
         "architecture": config["architecture"],
         "parameters": model.num_parameters(),
         "weights": weights_from,
-        "training_data": {"source": config["train_src"], "target": config["train_tgt"]},
+        "training_data": {"source": config["train_src"], "target": config["train_tgt"],
+                          **({"corpora": config["train_corpora"]} if config.get("train_corpora") else {})},
         "training": training_summary(run_dir),
         "train_config": config,
     }

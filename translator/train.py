@@ -80,11 +80,19 @@ class TrainConfig:
         return Path(self.runs_dir) / self.name
 
     def training_text(self) -> tuple[list[str], list[str]]:
-        if self.train_src:
-            return read_parallel(self.train_src, self.train_tgt)
-        if not self.train_corpora:
-            raise ValueError("config needs train_src/train_tgt or train_corpora")
-        return corpus_training_pairs(self.data_dir, f"{self.source_lang}-{self.target_lang}", self.train_corpora)
+        """The explicit files, then the train splits of ``train_corpora``; either or both.
+
+        Both at once is how a student learns from a distilled corpus *and* the original in-domain
+        references (en→pt: Bergamot's outputs plus LibreOffice's own pt-BR translations).
+        """
+        if not self.train_src and not self.train_corpora:
+            raise ValueError("config needs train_src/train_tgt, train_corpora, or both")
+        sources, targets = read_parallel(self.train_src, self.train_tgt) if self.train_src else ([], [])
+        if self.train_corpora:
+            pair = f"{self.source_lang}-{self.target_lang}"
+            more_sources, more_targets = corpus_training_pairs(self.data_dir, pair, self.train_corpora)
+            sources, targets = sources + more_sources, targets + more_targets
+        return sources, targets
 
 
 def autocast_context(precision: str, device: torch.device):

@@ -329,7 +329,11 @@ def test_export_better_keeps_the_higher_scoring_weights_and_says_so(trained, tmp
     export_better = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(export_better)
     out = tmp_path / "better"
-    assert export_better.main([str(folder / "runs" / "toy-transformer"), str(out), "--average", "2"]) == 0
+    assert export_better.main([str(folder / "runs" / "toy-transformer"), str(out), "--average", "2",
+                               "--name", "toy-better", "--description", "toy words, upper-cased"]) == 0
+    # A run named otherwise (e.g. a continuation run) still exports under the shipped engine name.
+    engine = json.loads((out / "engine.json").read_text())
+    assert engine["name"] == "toy-better" and engine["description"] == "toy words, upper-cased"
     card = json.loads((out / "model_card.json").read_text())
     scores, kept = card["weights_chosen_by"]["validation_bleu"], card["weights_chosen_by"]["kept"]
     assert set(scores) == {"average", "best"} and kept == max(scores, key=scores.get)
@@ -361,3 +365,25 @@ def test_card_keeps_gpu_and_cpu_minutes_apart():
     assert "Weights kept: best" in text
     card["train_config"]["device"] = "cpu"
     assert "50.0 CPU-minutes in all" in render_markdown(card)
+
+
+def test_training_text_is_the_explicit_files_then_the_named_corpora(tmp_path):
+    """A distilled corpus plus the original references: both read, in order; held-out sources still dropped."""
+    from translator.train import TrainConfig
+
+    corpus = tmp_path / "data" / "en-de" / "toy"
+    corpus.mkdir(parents=True)
+    (corpus / "train.en").write_text("one\ntwo\nheld\n")
+    (corpus / "train.de").write_text("eins\nzwei\ngehalten\n")
+    (corpus / "valid.en").write_text("held\n")
+    (corpus / "valid.de").write_text("gehalten\n")
+    (tmp_path / "distilled.en").write_text("one\nthree\n")
+    (tmp_path / "distilled.de").write_text("EINS\nDREI\n")
+    common = dict(name="x", architecture="ctc-glat", source_lang="en", target_lang="de",
+                  valid_src=str(corpus / "valid.en"), valid_tgt=str(corpus / "valid.de"), data_dir=str(tmp_path / "data"))
+    both = TrainConfig(**common, train_src=str(tmp_path / "distilled.en"), train_tgt=str(tmp_path / "distilled.de"),
+                       train_corpora=["toy"])
+    assert both.training_text() == (["one", "three", "one", "two"], ["EINS", "DREI", "eins", "zwei"])
+    assert TrainConfig(**common, train_corpora=["toy"]).training_text() == (["one", "two"], ["eins", "zwei"])
+    with pytest.raises(ValueError, match="train_corpora"):
+        TrainConfig(**common).training_text()
