@@ -34,7 +34,7 @@ class TrainConfig:
     valid_tgt: str
     source_lang: str
     target_lang: str
-    # Training data: explicit files (e.g. a distilled corpus), or corpora of data_dir/<pair>/.
+    # Training data: explicit files (e.g. a distilled corpus), corpora of data_dir/<pair>/, or both (see training_text).
     train_src: str = ""
     train_tgt: str = ""
     data_dir: str = "data"
