@@ -395,3 +395,28 @@ def test_default_configs_are_cpu_sized():
     for cls in (CMLM, CTCGlat):
         n = cls({}).num_parameters()
         assert 8e6 <= n <= 12e6, (cls.__name__, n)
+
+
+def test_lean_marian_encoder_equals_transformers_forward():
+    """Inference runs the Marian encoder through NATBackbone's own loop (no per-call machinery of
+    transformers): it must give transformers' eval-mode output exactly, in fp32 and in int8, padding included."""
+    from translator.quantize import quantize_int8
+
+    model = build(CTCGlat, dict(TINY, encoder_type="marian", dropout=0.1)).eval()
+    src = pad_sequences([[FIRST, FIRST + 3, FIRST + 1, FIRST + 7, EOS], [FIRST + 2, EOS]], PAD)
+    mask = src.ne(PAD)
+    for precision, candidate in (("fp32", model), ("int8", quantize_int8(copy.deepcopy(model)))):
+        backbone = candidate.backbone
+        with torch.inference_mode():
+            lean = backbone.encode(src, mask)
+            reference = backbone.marian_encoder(inputs_embeds=backbone.token_embeddings(src),
+                                                attention_mask=mask.long()).last_hidden_state
+        assert torch.allclose(lean[mask], reference[mask], atol=1e-5), precision
+    # Training keeps transformers' forward (dropout and all): the lean loop is for eval mode only.
+    model.train()
+    torch.manual_seed(0)
+    a = model.backbone.encode(src, mask)
+    torch.manual_seed(0)
+    b = model.backbone.marian_encoder(inputs_embeds=model.backbone.token_embeddings(src),
+                                      attention_mask=mask.long()).last_hidden_state
+    assert torch.equal(a, b)

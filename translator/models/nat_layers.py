@@ -29,6 +29,18 @@ def sinusoidal_positions(length: int, dim: int, device, dtype) -> torch.Tensor:
     return table.to(dtype)
 
 
+def attention_mask(key_mask: torch.Tensor) -> torch.Tensor:
+    """(B, S) True-at-real-keys → the (B, 1, 1, S) mask every attention call of one pass shares.
+
+    Non-causal: every query sees every real key; the shape broadcasts over heads and queries. A row
+    without any real key (an empty target) would softmax over nothing and put NaN into the gradients
+    of the whole batch; it attends to its padding instead (its output is unused). Built once per pass,
+    not once per layer: at batch 1 on a CPU these small ops add up.
+    """
+    key_mask = key_mask | ~key_mask.any(-1, keepdim=True)
+    return key_mask[:, None, None, :]
+
+
 class Attention(nn.Module):
     """Multi-head attention; self-attention when ``memory`` is None, cross-attention otherwise."""
 
@@ -41,17 +53,13 @@ class Attention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        """``attn_mask``: (B, 1, 1, S) from :func:`attention_mask` over the keys (``x`` or ``memory``)."""
         B, T, D = x.shape
         source = x if memory is None else memory
         S = source.size(1)
         q = self.q(x).view(B, T, self.heads, D // self.heads).transpose(1, 2)
         k, v = self.kv(source).view(B, S, 2, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        # Non-causal: every query sees every real key. (B, 1, 1, S) broadcasts over heads and queries.
-        # A row without any real key (an empty target) would softmax over nothing and put NaN into
-        # the gradients of the whole batch; let it attend to its padding instead (its output is unused).
-        key_mask = key_mask | ~key_mask.any(-1, keepdim=True)
-        attn_mask = key_mask[:, None, None, :]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(B, T, D))
 
@@ -80,10 +88,11 @@ class Layer(nn.Module):
         self.ffn = FeedForward(d_model, ffn_dim, dropout)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x, mask, memory=None, memory_mask=None):
-        x = x + self.dropout(self.self_attn(self.norm_self(x), mask))
+    def forward(self, x, attn_mask, memory=None, memory_attn_mask=None):
+        """Masks as built by :func:`attention_mask` (self-attention over ``x``, cross-attention over ``memory``)."""
+        x = x + self.dropout(self.self_attn(self.norm_self(x), attn_mask))
         if self.cross_attn is not None:
-            x = x + self.dropout(self.cross_attn(self.norm_cross(x), memory_mask, memory))
+            x = x + self.dropout(self.cross_attn(self.norm_cross(x), memory_attn_mask, memory))
         return x + self.dropout(self.ffn(self.norm_ffn(x)))
 
 
@@ -145,18 +154,42 @@ class NATBackbone(nn.Module):
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         if self.encoder_type == "marian":  # post-norm layers: the output is already normalised
+            if not self.training:
+                return self._marian_encode_inference(src, src_mask)
             return self.marian_encoder(inputs_embeds=self.token_embeddings(src), attention_mask=src_mask.long()).last_hidden_state
         x = self.add_positions(self.token_embeddings(src))
+        attn_mask = attention_mask(src_mask)
         for layer in self.encoder:
-            x = layer(x, src_mask)
+            x = layer(x, attn_mask)
         return self.encoder_norm(x)
+
+    def _marian_encode_inference(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        """The Marian encoder's eval-mode forward, op for op, without transformers' per-call machinery.
+
+        Same modules, same weights, same arithmetic (tests check it equals ``marian_encoder(...)``); what
+        goes is the generic mask preparation, attention-interface dispatch and output objects, which cost
+        about a fifth of the encoder's time for one short sentence on one CPU thread.
+        """
+        encoder = self.marian_encoder
+        x = self.token_embeddings(src) + encoder.embed_positions.weight[: src.size(1)]
+        B, T, D = x.shape
+        heads = encoder.layers[0].self_attn.num_heads
+        attn_mask = attention_mask(src_mask)
+        for layer in encoder.layers:
+            attn = layer.self_attn
+            q, k, v = (proj(x).view(B, T, heads, D // heads).transpose(1, 2) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+            x = layer.self_attn_layer_norm(x + attn.out_proj(y.transpose(1, 2).reshape(B, T, D)))
+            x = layer.final_layer_norm(x + layer.fc2(F.relu(layer.fc1(x))))
+        return x
 
     def decode_states(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor,
                       memory_mask: torch.Tensor) -> torch.Tensor:
         """Decoder over input embeddings ``x`` (B, T, d) without positions; returns final states (B, T, d)."""
         x = self.add_positions(x)
+        attn_mask, memory_attn_mask = attention_mask(mask), attention_mask(memory_mask)
         for layer in self.decoder:
-            x = layer(x, mask, memory, memory_mask)
+            x = layer(x, attn_mask, memory, memory_attn_mask)
         return self.decoder_norm(x)
 
     def project(self, states: torch.Tensor) -> torch.Tensor:
