@@ -6,7 +6,8 @@
 #   bash scripts/gpu-train-students.sh en-pt [RUNS_DIR] [MINUTES]
 #       AR student, CMLM and CTC-GLAT at once on the Bergamot-distilled corpus data/distill/en-pt.bergamot.{en,pt}
 #       (build it first on a CPU, see configs/en-pt/ar-student.yaml: Bergamot's engine is CPU-only) plus, since
-#       session 6, LibreOffice's own pt-BR references (the configs' train_corpora).
+#       session 6, LibreOffice's own pt-BR references (the configs' train_corpora). Since session 7 CTC-GLAT reads
+#       data/distill/en-pt.kdmix.{en,pt} instead of Bergamot's corpus (bash scripts/en_pt_kdmix.sh, on the CPU too).
 #       Session 5 ran this on one H100 with MINUTES=5.8 (7 minutes of wall time with validation), distilled data only.
 #   bash scripts/gpu-train-students.sh en-de-distill
 #       the LibreOffice + Ding training sources translated by the shipped teacher with beam 4, four shards at once
