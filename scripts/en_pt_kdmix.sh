@@ -8,15 +8,17 @@
 # The config adds LibreOffice's references themselves (train_corpora), as in session 6.
 # Writes data/distill/en-pt.kdmix.{en,pt}. Two distill processes (one per core, ~3 minutes each here);
 # distill resumes, so finished shards are not translated again and rerunning only rebuilds the files.
+# DATA_DIR (default data) points elsewhere, e.g. at the test's small fixture.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-D=data/distill
+DATA=${DATA_DIR:-data}
+D=$DATA/distill
 
 pids=()
 for k in 1 2; do
   "$PY" -m translator distill --teacher ar-student-en-pt:beam=1 --corpora libreoffice --pair en-pt \
-    --out-prefix "$D/en-pt.arstudent" --shard "$k/2" --threads 1 > "$D/en-pt.arstudent.shard-$k.log" 2>&1 &
+    --data-dir "$DATA" --out-prefix "$D/en-pt.arstudent" --shard "$k/2" --threads 1 > "$D/en-pt.arstudent.shard-$k.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done  # a failed shard fails the script

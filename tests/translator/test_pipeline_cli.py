@@ -387,3 +387,36 @@ def test_training_text_is_the_explicit_files_then_the_named_corpora(tmp_path):
     assert TrainConfig(**common, train_corpora=["toy"]).training_text() == (["one", "two"], ["eins", "zwei"])
     with pytest.raises(ValueError, match="train_corpora"):
         TrainConfig(**common).training_text()
+
+
+def test_en_pt_kdmix_takes_one_teacher_per_source(tmp_path):
+    """scripts/en_pt_kdmix.sh: the shipped AR student translates LibreOffice's training sources, Bergamot's outputs
+    stay for every other source, and Bergamot's outputs for LibreOffice's sources are dropped (real checkpoint)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    libreoffice = tmp_path / "en-pt" / "libreoffice"
+    libreoffice.mkdir(parents=True)
+    lo_sources = ["Click the Save button.", "Select a cell range.", "Opens the Print dialog."]
+    (libreoffice / "train.en").write_text("".join(s + "\n" for s in lo_sources))
+    (libreoffice / "train.pt").write_text("Clique no botão Salvar.\nSelecione um intervalo de células.\nAbre a caixa de diálogo Imprimir.\n")
+    distill_dir = tmp_path / "distill"
+    distill_dir.mkdir()
+    bergamot = [("Good morning.", "Bom dia."), ("Select a cell range.", "BERGAMOT-1"),
+                ("Where is the station?", "Onde fica a estação?"), ("Opens the Print dialog.", "BERGAMOT-2")]
+    (distill_dir / "en-pt.bergamot.en").write_text("".join(s + "\n" for s, _ in bergamot))
+    (distill_dir / "en-pt.bergamot.pt").write_text("".join(t + "\n" for _, t in bergamot))
+
+    subprocess.run(["bash", str(root / "scripts" / "en_pt_kdmix.sh")], check=True, capture_output=True,
+                   env={**os.environ, "DATA_DIR": str(tmp_path), "PYTHON": sys.executable})
+    sources = (distill_dir / "en-pt.kdmix.en").read_text().splitlines()
+    targets = (distill_dir / "en-pt.kdmix.pt").read_text().splitlines()
+    assert sources == ["Good morning.", "Where is the station?"] + lo_sources
+    assert targets[:2] == ["Bom dia.", "Onde fica a estação?"]
+    assert not any(t.startswith("BERGAMOT") for t in targets)
+    # The AR student's translations: Portuguese, not copies of the English source.
+    assert all(t and t != s for s, t in zip(sources[2:], targets[2:]))
+    assert any(word in " ".join(targets[2:]).lower() for word in ("clique", "selecione", "abre", "imprimir"))
