@@ -156,17 +156,21 @@ class NATBackbone(nn.Module):
         if self.encoder_type == "marian":  # post-norm layers: the output is already normalised
             if not self.training:
                 return self._marian_encode_inference(src, src_mask)
-            return self.marian_encoder(inputs_embeds=self.token_embeddings(src), attention_mask=src_mask.long()).last_hidden_state
+            return self._marian_encode_transformers(src, src_mask)
         x = self.add_positions(self.token_embeddings(src))
         attn_mask = attention_mask(src_mask)
         for layer in self.encoder:
             x = layer(x, attn_mask)
         return self.encoder_norm(x)
 
+    def _marian_encode_transformers(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        """transformers' own Marian encoder forward (training: its dropout and all)."""
+        return self.marian_encoder(inputs_embeds=self.token_embeddings(src), attention_mask=src_mask.long()).last_hidden_state
+
     def _marian_encode_inference(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """The Marian encoder's eval-mode forward, op for op, without transformers' per-call machinery.
 
-        Same modules, same weights, same arithmetic (tests check it equals ``marian_encoder(...)``); what
+        Same modules, same weights, same arithmetic (tests check it equals ``_marian_encode_transformers``); what
         goes is the generic mask preparation, attention-interface dispatch and output objects, which cost
         about a fifth of the encoder's time for one short sentence on one CPU thread.
         """
