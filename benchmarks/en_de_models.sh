@@ -15,6 +15,7 @@ PY=${PYTHON:-.venv/bin/python}
   --system checkpoints/cmlm-en-de:iterations=4 \
   --system checkpoints/cmlm-en-de:iterations=1 \
   --system checkpoints/ctc-glat-en-de \
+  --system checkpoints/ctc-glat-en-de:blank_penalty=0 \
   --system checkpoints/ctc-glat-en-de:precision=int8 \
   --test-set en-de/libreoffice --test-set en-de/ding --test-set en-de/bible \
   --threads 1 --latency-sentences 200 --out benchmarks/results/en-de-models.json "$@"

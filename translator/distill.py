@@ -57,7 +57,7 @@ def main(argv):
     from .registry import load_engine, load_folder
 
     parser = argparse.ArgumentParser(prog="python -m translator distill")
-    parser.add_argument("--teacher", required=True, help="engine name or checkpoint folder, optionally :beam=4,...")
+    parser.add_argument("--teacher", required=True, help="engine name or checkpoint folder, optionally :beam=4,... (precision=int8: int8 weights on the CPU)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--src", help="file of source sentences, one per line")
     source.add_argument("--corpora", help="comma-separated corpora of --pair whose train sources to distill")
@@ -76,7 +76,10 @@ def main(argv):
 
     torch.set_num_threads(args.threads)
     name, options = parse_system(args.teacher)
-    engine = load_folder(Path(name), args.device) if Path(name).is_dir() else load_engine(name, args.device)
+    # precision=int8 is a load option (as in evaluate): int8 weights make a CPU teacher ~2-3x faster
+    precision = options.pop("precision", None)
+    engine = (load_folder(Path(name), args.device, precision) if Path(name).is_dir()
+              else load_engine(name, args.device, precision))
     src_lang, tgt_lang = engine.info.source_lang, engine.info.target_lang
     if args.src:
         sources = read_lines(args.src)
@@ -99,7 +102,7 @@ def main(argv):
             parser.error(f"{out_path} belongs to different sources; remove it to start over")
         src_path.write_text(expected, encoding="utf-8")
     summary = distill(engine, sources, out_path, options)
-    summary.update(teacher=engine.info.name, options=options, sources=str(src_path), outputs=str(out_path))
+    summary.update(teacher=engine.info.name, options=options, precision=precision or "default", sources=str(src_path), outputs=str(out_path))
     Path(f"{prefix}.meta.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
     return 0

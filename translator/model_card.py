@@ -75,6 +75,10 @@ def render_markdown(card: dict) -> str:
     if chosen:
         scores = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
         lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {scores})")
+    for option, tuned in (card.get("decoding_tuned") or {}).items():
+        sweep = ", ".join(f"{value}: {score['bleu']}" for value, score in tuned["validation_bleu_by_value"].items())
+        lines.append(f"- Decoding default {option}={tuned['chosen']}, chosen on the {tuned['valid_set']} "
+                     f"(validation BLEU by value: {sweep})")
     config = card.get("train_config") or {}
     if config.get("init_from") or config.get("autocast"):
         lines.append(f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}")

@@ -166,9 +166,27 @@ def test_ctc_learns_synthetic_task(ctc_model):
     batch, refs = held_out()
     outputs, details = ctc_model.generate(batch.src)
     assert exact_match(outputs, refs) >= 0.9
-    assert details[0] == {"upsample": 3, "ctc_beam": 1}
+    assert details[0] == {"upsample": 3, "ctc_beam": 1, "blank_penalty": 0.0}
     beam_outputs, _ = ctc_model.generate(batch.src[:40], ctc_beam=3)
     assert exact_match(beam_outputs, refs[:40]) >= 0.9
+
+
+def test_ctc_blank_penalty_trades_blanks_for_tokens(ctc_model):
+    """The penalty lowers the blank's logit before the argmax: a huge one leaves no blank slot.
+
+    (That it lengthens a real model's short outputs is tested on the shipped en→de checkpoint.)"""
+    batch, _ = held_out()
+    ctc_model.eval()
+    outputs, details = ctc_model.generate(batch.src, blank_penalty=0.0)
+    assert outputs == ctc_model.generate(batch.src)[0] and details[0]["blank_penalty"] == 0.0
+    # With no blank allowed, every slot emits a token: the output is the slots' argmax with repeats merged.
+    logits, slot_mask = ctc_model._frame_logits(batch.src)
+    logits[..., BLANK] = float("-inf")
+    frames = logits.argmax(-1)
+    no_blank = [ctc_collapse(frames[b, : int(slot_mask[b].sum())].tolist()) for b in range(batch.src.size(0))]
+    assert ctc_model.generate(batch.src, blank_penalty=1e4)[0] == no_blank
+    with pytest.raises(ValueError, match="blank_penalty"):
+        ctc_model.generate(batch.src, blank_penalty=-1.0)
 
 
 def test_ar_beam_never_below_greedy_on_model_score(ar_model):

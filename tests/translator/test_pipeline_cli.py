@@ -147,8 +147,9 @@ def test_corrupt_checkpoint_names_the_file(trained, tmp_path):
         load_folder(tmp_path / "nowhere")
 
 
-def test_distilled_nar_student_end_to_end(trained):
-    """The whole recipe from the CLI: AR teacher → distilled corpus → CTC-GLAT student → evaluation."""
+@pytest.fixture(scope="module")
+def ctc_student(trained):
+    """AR teacher → distilled corpus → CTC-GLAT student, all from the CLI."""
     folder, paths, ckpt = trained
     prefix = folder / "kd" / "train"
     assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["train.en"]),
@@ -159,6 +160,13 @@ def test_distilled_nar_student_end_to_end(trained):
     student = folder / "checkpoints" / "toy-ctc"
     assert cli(["export", "--run", str(folder / "runs" / "toy-ctc-glat"), "--out", str(student),
                 "--average", "1", "--name", "toy-ctc"]) == 0
+    return student
+
+
+def test_distilled_nar_student_end_to_end(trained, ctc_student):
+    """The whole recipe from the CLI: AR teacher → distilled corpus → CTC-GLAT student → evaluation."""
+    folder, paths, ckpt = trained
+    student = ctc_student
     assert json.loads((student / "engine.json").read_text())["family"] == "NAR"
     out = folder / "eval-student.json"
     assert cli(["evaluate", "--system", f"{ckpt}:beam=1", "--system", str(student),
@@ -169,6 +177,42 @@ def test_distilled_nar_student_end_to_end(trained):
     assert nar["bleu"] > 80, nar["bleu"]
     assert 0 <= nar["repeated_token_rate"] < 0.5
     assert nar["speedup"]["toy-ar beam=1"]["latency_p50"] > 0
+
+
+def test_tune_decoding_writes_the_best_validation_value_as_the_default(trained, ctc_student, tmp_path):
+    """tune-decoding scores each value on the validation set, keeps the best, and the engine then uses it."""
+    import shutil
+
+    from translator.registry import load_folder
+
+    _, paths, _ = trained
+    student = tmp_path / "toy-ctc"
+    shutil.copytree(ctc_student, student)
+    # A huge blank penalty forbids blanks, so repeated letters merge: it must lose to no penalty.
+    assert cli(["tune-decoding", "--checkpoint", str(student), "--option", "blank_penalty", "--values", "1000,0",
+                "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])]) == 0
+    card = json.loads((student / "model_card.json").read_text())
+    tuned = card["decoding_tuned"]["blank_penalty"]
+    scores = tuned["validation_bleu_by_value"]
+    assert set(scores) == {"1000", "0"} and scores["0"]["bleu"] > scores["1000"]["bleu"], scores
+    assert tuned["chosen"] == 0
+    assert json.loads((student / "engine.json").read_text())["decoding_defaults"]["blank_penalty"] == 0
+    assert json.loads((student / "config.json").read_text())["blank_penalty"] == 0
+    assert "Decoding default blank_penalty=0" in (student / "README.md").read_text()
+    # With only the bad value offered, it becomes the default: the engine decodes with it unless told otherwise.
+    assert cli(["tune-decoding", "--checkpoint", str(student), "--option", "blank_penalty", "--values", "1000",
+                "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])]) == 0
+    engine = load_folder(student)
+    assert engine.info.decoding_defaults["blank_penalty"] == 1000
+    sources = paths["valid.en"].read_text().splitlines()[:20]
+    assert engine.translate_batch(sources).outputs == engine.translate_batch(sources, blank_penalty=1000).outputs
+    assert engine.translate_batch(sources).outputs != engine.translate_batch(sources, blank_penalty=0).outputs
+    with pytest.raises(EngineError, match="no decoding option"):
+        cli(["tune-decoding", "--checkpoint", str(student), "--option", "beam", "--values", "1,2",
+             "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])])
+    with pytest.raises(SystemExit):
+        cli(["tune-decoding", "--checkpoint", str(student), "--option", "blank_penalty", "--values", "a,b",
+             "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])])
 
 
 def test_unknown_characters_and_mixed_scripts_do_not_crash(trained, monkeypatch):
@@ -193,6 +237,23 @@ def test_distill_shards_concatenate_to_the_unsharded_output(trained):
     for lang in ("en", "de"):
         joined = "".join((folder / "kd-shards" / f"part.shard-{k}-of-3.{lang}").read_text() for k in (1, 2, 3))
         assert joined == (folder / "kd-shards" / f"whole.{lang}").read_text()
+
+
+def test_distill_with_an_int8_teacher(trained):
+    """precision=int8 loads the teacher with int8 weights (a load option, not a decoding option) and the run says so."""
+    folder, paths, ckpt = trained
+    prefix = folder / "kd-int8" / "valid"
+    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0,precision=int8", "--src",
+                str(paths["valid.en"]), "--out-prefix", str(prefix)]) == 0
+    meta = json.loads((folder / "kd-int8" / "valid.meta.json").read_text())
+    assert meta["precision"] == "int8" and "precision" not in meta["options"]
+    outputs = (folder / "kd-int8" / "valid.de").read_text().splitlines()
+    sources = paths["valid.en"].read_text().splitlines()
+    assert len(outputs) == len(sources)
+    assert sum(out == src.upper() for out, src in zip(outputs, sources)) >= 0.75 * len(sources)
+    with pytest.raises(EngineError, match="precision"):
+        cli(["distill", "--teacher", f"{ckpt}:beam=1,precision=int4", "--src", str(paths["valid.en"]),
+             "--out-prefix", str(folder / "kd-int4" / "valid")])
 
 
 def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):

