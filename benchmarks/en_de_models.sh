@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's en→de results table: every shipped en→de model on the three held-out test sets (full),
 # in ONE `python -m translator evaluate` run (same process, same thread count, baseline = teacher beam 4).
+# The int8 teacher row is there so that int8 students are also compared with an AR beam of the same precision.
 # About 25 minutes on one core of this 2-core machine; run it on an otherwise idle machine.
 #   bash benchmarks/en_de_models.sh [extra evaluate args, e.g. --limit 100]
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 "$PY" -m translator evaluate \
   --system checkpoints/ar-teacher-en-de:beam=4 \
+  --system checkpoints/ar-teacher-en-de:beam=4,precision=int8 \
   --system checkpoints/ar-teacher-en-de:beam=1 \
   --system checkpoints/fast-ar-en-de:beam=1 \
   --system checkpoints/fast-ar-en-de:beam=1,precision=int8 \

@@ -30,7 +30,7 @@ from translator.models.ctc_glat import (
     ctc_collapse,
     ctc_prefix_beam_search,
 )
-from translator.tokenizer import BLANK, EOS, PAD, SPECIAL_TOKENS, SubwordTokenizer
+from translator.tokenizer import BLANK, EOS, MASK, PAD, SPECIAL_TOKENS, SubwordTokenizer
 
 torch.set_num_threads(1)
 
@@ -205,6 +205,30 @@ def test_ar_beam_never_below_greedy_on_model_score(ar_model):
     b = partial.sequence_score(batch.src, beam)
     assert bool((b >= g - 1e-4).all()), (b - g).min()
     assert sum(x != y for x, y in zip(greedy, beam)) > 0, "partly trained model should make beam matter"
+
+
+def test_uniform_copy_spreads_the_source_over_the_target_positions():
+    from translator.models.cmlm import uniform_copy
+
+    src = pad_sequences([[10, 11, 12, EOS], [20, EOS], [EOS]], PAD)
+    tgt_mask = pad_sequences([[1] * 6, [1] * 3, [1, 1]], 0).bool()
+    assert uniform_copy(src, tgt_mask).tolist() == [[10, 10, 11, 11, 12, 12], [20, 20, 20, PAD, PAD, PAD],
+                                                    [EOS, EOS, PAD, PAD, PAD, PAD]]
+    short = pad_sequences([[10, 11, 12, 13, EOS]], PAD)
+    assert uniform_copy(short, torch.ones(1, 2, dtype=torch.bool)).tolist() == [[10, 12]]
+
+
+def test_cmlm_with_source_copy_inputs_learns_synthetic_task():
+    """masked_input=source_copy: masked positions read the copied source embedding, trained and decoded alike."""
+    model = build(CMLM, dict(TINY, masked_input="source_copy"))
+    train(model, 500)
+    batch, refs = held_out()
+    outputs, _ = model.generate(batch.src, **model.decoding_defaults)
+    assert exact_match(outputs, refs) >= 0.9
+    # The source really reaches the decoder input: a masked position's embedding is the copied token's.
+    tokens = torch.full((1, 4), MASK)
+    src = torch.tensor([[FIRST, FIRST + 1, EOS]])
+    assert torch.equal(model._decoder_input(tokens, src)[0, 0], model.backbone.token_embeddings(torch.tensor(FIRST)))
 
 
 def test_mask_predict_more_iterations_never_lower_model_score(cmlm_model):

@@ -3,6 +3,7 @@ distill (resumable) → evaluate JSON. Real training, real decoding, no mocks.""
 import json
 
 import pytest
+import yaml
 
 from translator.cli import main as cli
 from translator.engine import EngineError
@@ -297,6 +298,11 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     assert cli(["train", "--config", str(config)]) == 0
     records = [json.loads(line) for line in (folder / "runs" / "toy-warm" / "log.jsonl").read_text().splitlines()]
     assert [r["valid_bleu"] for r in records if "valid_bleu" in r][0] > 90
+    # The run records the precision it really used (bf16 only where the CPU has bf16 instructions).
+    from translator.train import cpu_has_native_bf16
+
+    used = yaml.safe_load((folder / "runs" / "toy-warm" / "config.yaml").read_text())["autocast"]
+    assert used == ("bf16" if cpu_has_native_bf16() else "")
     # Exported over the folder it started from, the card counts the earlier run's steps and minutes too.
     earlier = json.loads((ckpt / "model_card.json").read_text())["training"]
     continued = folder / "checkpoints" / "toy-warm"
@@ -327,6 +333,21 @@ def test_autocast_setting_is_checked_and_applied():
         assert torch.mm(a, a.T).dtype == torch.float32
     with pytest.raises(ValueError, match="fp16"):
         autocast_context("fp16", torch.device("cpu"))
+
+
+def test_bf16_autocast_falls_back_to_fp32_on_a_cpu_without_bf16(monkeypatch, capsys):
+    import torch
+
+    from translator import train
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)
+    assert train.effective_autocast("bf16", cpu) == ""
+    assert "fp32" in capsys.readouterr().out
+    assert train.effective_autocast("", cpu) == ""
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)
+    assert train.effective_autocast("bf16", cpu) == "bf16"
+    assert capsys.readouterr().out == ""
 
 
 def test_warm_start_from_another_vocabulary_maps_rows_piece_by_piece(trained):

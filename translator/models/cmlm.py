@@ -16,6 +16,12 @@ output. Optionally (``dedup``, on by default) consecutive identical tokens are m
 output: the conditional independence of NAT decoders makes "the the" style repetitions their most
 common error, and real translations rarely need an immediate repeat of a subword.
 
+Masked inputs: the paper's decoder reads one learned MASK embedding at every masked position, so at
+iteration 1 the decoder input carries nothing but positions. With ``masked_input: source_copy`` a masked
+position reads instead the embedding of the source token at the same relative position (uniform copy,
+Gu et al. 2018) — what a CTC-GLAT decoder reads — so a CMLM can start from a trained CTC-GLAT model of
+the same backbone. Training and mask-predict are otherwise unchanged.
+
 Data convention: the shared data loader hands ``batch.tgt`` WITH a trailing EOS (and PAD after it);
 this model strips EOS and PAD itself (``targets_with_eos = False`` just documents that it does not
 use the EOS). Sources end with EOS; the EOS counts towards the source length.
@@ -41,6 +47,9 @@ DEFAULTS = dict(
     max_length_offset=64,  # the length classifier predicts target_len - source_len in [-64, 64]
     # Length candidates are ranked by average token log-prob + this × length log-prob (0 = the paper).
     length_score_weight=1.0,
+    # What the decoder reads at a masked position: "mask", the learned MASK embedding (the paper), or
+    # "source_copy", the embedding of the source token at the same relative position (see uniform_copy).
+    masked_input="mask",
 )
 
 
@@ -60,6 +69,20 @@ def random_mask(lengths_mask: torch.Tensor) -> torch.Tensor:
     ranks = scores.argsort(1).argsort(1)  # rank of each position; padding ranks last
     n = (torch.rand(lengths.shape, device=lengths.device) * lengths).long() + 1  # uniform 1..len
     return (ranks < n) & lengths_mask
+
+
+def uniform_copy(src: torch.Tensor, tgt_mask: torch.Tensor) -> torch.Tensor:
+    """Source ids laid out over the target positions: position j of T reads source token ⌊j·S/T⌋.
+
+    S counts the real source tokens without the final EOS (an EOS-only source gives EOS). This is the
+    "uniform copy" decoder input of Gu et al. 2018; padding positions get PAD.
+    """
+    src_len = (src.ne(PAD).sum(1) - 1).clamp(min=1)  # drop the EOS
+    tgt_len = tgt_mask.sum(1).clamp(min=1)
+    positions = torch.arange(tgt_mask.size(1), device=src.device).unsqueeze(0)
+    index = (positions * src_len.unsqueeze(1)) // tgt_len.unsqueeze(1)
+    index = index.minimum(src_len.unsqueeze(1) - 1)
+    return src.gather(1, index).masked_fill(~tgt_mask, PAD)
 
 
 class CMLM(TranslationModel):
@@ -84,11 +107,20 @@ class CMLM(TranslationModel):
         length_logits = self.length_head(pooled).float()
         return memory, src_mask, length_logits
 
-    def _decode_states(self, tokens: torch.Tensor, memory, src_mask) -> torch.Tensor:
-        return self.backbone.decode_states(self.backbone.token_embeddings(tokens), tokens.ne(PAD), memory, src_mask)
+    def _decoder_input(self, tokens: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """Embeddings of the decoder's input tokens; with ``masked_input: source_copy`` a MASK position reads
+        the uniformly copied source token instead (the input a CTC-GLAT decoder reads, so a CMLM can start
+        from a trained CTC-GLAT model, and every position knows which source words it stands for)."""
+        if self.config["masked_input"] == "source_copy":
+            tokens = torch.where(tokens.eq(MASK), uniform_copy(src, tokens.ne(PAD)), tokens)
+        return self.backbone.token_embeddings(tokens)
 
-    def _decode(self, tokens: torch.Tensor, memory, src_mask) -> torch.Tensor:
-        return self.backbone.project(self._decode_states(tokens, memory, src_mask))
+    def _decode_states(self, tokens: torch.Tensor, src: torch.Tensor, memory, src_mask) -> torch.Tensor:
+        x = self._decoder_input(tokens, src)
+        return self.backbone.decode_states(x, tokens.ne(PAD), memory, src_mask)
+
+    def _decode(self, tokens: torch.Tensor, src: torch.Tensor, memory, src_mask) -> torch.Tensor:
+        return self.backbone.project(self._decode_states(tokens, src, memory, src_mask))
 
     def _max_lengths(self, src_mask: torch.Tensor) -> torch.Tensor:
         src_len = src_mask.sum(1)
@@ -105,7 +137,7 @@ class CMLM(TranslationModel):
         length_loss = F.cross_entropy(length_logits, offset.clamp(-k, k) + k)
 
         masked = random_mask(tgt_mask)
-        states = self._decode_states(tgt.masked_fill(masked, MASK), memory, src_mask)
+        states = self._decode_states(tgt.masked_fill(masked, MASK), batch.src, memory, src_mask)
         logits = self.backbone.project(states[masked])  # the loss reads only the masked positions
         n_masked = int(masked.sum())
         token_loss = F.cross_entropy(
@@ -152,6 +184,7 @@ class CMLM(TranslationModel):
         lengths = lengths.reshape(-1)  # (B·l,)
         memory = memory.repeat_interleave(beam, dim=0)
         src_mask = src_mask.repeat_interleave(beam, dim=0)
+        src = src.repeat_interleave(beam, dim=0)
         width = int(lengths.max())
         real = torch.arange(width, device=src.device).unsqueeze(0) < lengths.unsqueeze(1)
 
@@ -170,7 +203,7 @@ class CMLM(TranslationModel):
                 ranks = probs.masked_fill(~real, float("inf")).argsort(1).argsort(1)
                 masked = ranks < n.unsqueeze(1)
                 tokens = tokens.masked_fill(masked, MASK)
-            states = self._decode_states(tokens, memory, src_mask)
+            states = self._decode_states(tokens, src, memory, src_mask)
             # Project only the re-predicted positions onto the vocabulary: the kept tokens' logits are
             # never read, and the V-wide projection and softmax dominate an iteration's cost.
             logits = self.backbone.project(states[masked]).float()  # (masked positions, V)
@@ -265,7 +298,7 @@ class CMLM(TranslationModel):
             target = torch.tensor(hyp, device=src.device)
             rows = target.unsqueeze(0).repeat(L, 1)
             rows[torch.arange(L), torch.arange(L)] = MASK
-            logits = self._decode(rows, memory.expand(L, -1, -1), src_mask.expand(L, -1)).float()
+            logits = self._decode(rows, src[b : b + 1].expand(L, -1), memory.expand(L, -1, -1), src_mask.expand(L, -1)).float()
             logits[..., :NUM_SPECIALS] = float("-inf")
             logp = logits.log_softmax(-1)[torch.arange(L), torch.arange(L), target]
             scores.append(float(logp.mean()))
