@@ -460,3 +460,30 @@ def test_lean_marian_encoder_equals_transformers_forward():
     torch.manual_seed(0)
     b = model.backbone._marian_encode_transformers(src, mask)
     assert torch.equal(a, b)
+
+
+def test_glancing_mask_reveals_a_ratio_of_the_wrong_positions():
+    from translator.models.cmlm import glancing_mask
+
+    tgt = pad_sequences([[10, 11, 12, 13, 14, 15, 16, 17], [20, 21, 22, 23]], PAD)
+    tgt_mask = tgt.ne(PAD)
+    right_first = tgt.clone()
+    assert torch.equal(glancing_mask(right_first, tgt, tgt_mask, 0.5), tgt_mask)  # nothing wrong: all masked
+    all_wrong = torch.full_like(tgt, 5)
+    masked = glancing_mask(all_wrong, tgt, tgt_mask, 0.5)
+    assert masked.sum(1).tolist() == [4, 2]  # half of the 8 and of the 4 wrong positions revealed
+    assert not bool((masked & ~tgt_mask).any())  # padding is never a masked target
+    three_wrong = tgt.clone()
+    three_wrong[0, :3] = 5
+    assert glancing_mask(three_wrong, tgt, tgt_mask, 0.5)[0].sum() == 8 - 1  # floor(0.5 * 3) = 1 revealed
+
+
+def test_cmlm_with_glancing_masks_learns_synthetic_task():
+    model = build(CMLM, dict(TINY, masked_input="source_copy", glancing_mix=0.5))
+    train(model, 500)
+    batch, refs = held_out()
+    outputs, _ = model.generate(batch.src, **model.decoding_defaults)
+    assert exact_match(outputs, refs) >= 0.9
+    model.train()
+    flags = {model.loss(batch, 0)[1]["glancing"] for _ in range(20)}
+    assert flags == {True, False}  # both kinds of batches occur at mix 0.5

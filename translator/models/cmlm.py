@@ -5,7 +5,8 @@ the target length as an *offset* from the source length (offsets generalise acro
 far better than absolute lengths, and source and target lengths are strongly correlated); the
 decoder sees the target with a uniformly random number (1..len) of random tokens replaced by MASK
 and is trained to predict the masked tokens (label smoothing). Total loss = token loss + 0.1 × length
-loss.
+loss. Optionally (``glancing_mix``) a fraction of the batches instead masks the GLAT way (glancing_mask):
+reveal a number of target tokens proportional to how many the model gets wrong from an all-masked input.
 
 Decoding (mask-predict): take the ``length_beam`` most likely lengths; iteration 1 predicts every
 token from an all-MASK input; iteration t > 1 re-masks the n = len·(T−t+1)/T tokens with the lowest
@@ -50,6 +51,9 @@ DEFAULTS = dict(
     # What the decoder reads at a masked position: "mask", the learned MASK embedding (the paper), or
     # "source_copy", the embedding of the source token at the same relative position (see uniform_copy).
     masked_input="mask",
+    # Glancing masks (Qian et al. 2021) for this fraction of training batches (0 = the paper's CMLM): see glancing_mask.
+    glancing_mix=0.0,
+    glancing_ratio=0.5,
 )
 
 
@@ -69,6 +73,22 @@ def random_mask(lengths_mask: torch.Tensor) -> torch.Tensor:
     ranks = scores.argsort(1).argsort(1)  # rank of each position; padding ranks last
     n = (torch.rand(lengths.shape, device=lengths.device) * lengths).long() + 1  # uniform 1..len
     return (ranks < n) & lengths_mask
+
+
+def glancing_mask(predicted: torch.Tensor, tgt: torch.Tensor, tgt_mask: torch.Tensor, ratio: float) -> torch.Tensor:
+    """True at the positions to mask, chosen the GLAT way: reveal ⌊ratio · d⌋ random target tokens, where d
+    is the number of positions the model got wrong when it read no target token at all (``predicted``).
+
+    Uniform masking (the paper) spends as many batches on nearly-revealed targets as on empty ones. Glancing
+    adapts to the model: a sentence it already gets right is trained from an all-masked input (the first
+    mask-predict iteration), a sentence it gets badly wrong is shown more of its target, so the decoder
+    learns the dependencies between target tokens it still lacks.
+    """
+    wrong = (predicted != tgt) & tgt_mask
+    n_reveal = (wrong.sum(1, keepdim=True).float() * ratio).long()
+    scores = torch.rand(tgt_mask.shape, device=tgt.device).masked_fill(~tgt_mask, 2.0)
+    revealed = scores.argsort(1).argsort(1) < n_reveal
+    return tgt_mask & ~revealed
 
 
 def uniform_copy(src: torch.Tensor, tgt_mask: torch.Tensor) -> torch.Tensor:
@@ -136,7 +156,16 @@ class CMLM(TranslationModel):
         k = self.config["max_length_offset"]
         length_loss = F.cross_entropy(length_logits, offset.clamp(-k, k) + k)
 
-        masked = random_mask(tgt_mask)
+        mix = self.config["glancing_mix"]
+        glancing = mix > 0 and float(torch.rand(())) < mix  # no draw at 0: the paper's runs stay reproducible
+        if glancing:
+            with torch.no_grad():
+                all_masked = tgt.masked_fill(tgt_mask, MASK)
+                first_pass = self._decode(all_masked, batch.src, memory.detach(), src_mask)
+                first_pass[..., :NUM_SPECIALS] = float("-inf")
+                masked = glancing_mask(first_pass.argmax(-1), tgt, tgt_mask, self.config["glancing_ratio"])
+        else:
+            masked = random_mask(tgt_mask)
         states = self._decode_states(tgt.masked_fill(masked, MASK), batch.src, memory, src_mask)
         logits = self.backbone.project(states[masked])  # the loss reads only the masked positions
         n_masked = int(masked.sum())
@@ -149,6 +178,7 @@ class CMLM(TranslationModel):
             "masked_tokens": n_masked,
             "token_loss": float(token_loss.detach()),
             "length_loss": float(length_loss.detach()),
+            "glancing": glancing,
         }
 
     # -------------------------------------------------------------------------------------- decoding
