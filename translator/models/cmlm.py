@@ -37,7 +37,7 @@ from torch import nn
 
 from ..tokenizer import EOS, MASK, PAD
 from .base import SHARED_DEFAULTS, NAR_FAMILY, Batch, TranslationModel
-from .nat_layers import NATBackbone
+from .nat_layers import NATBackbone, random_ranks
 
 NUM_SPECIALS = 6  # ids 0..5 (pad, eos, unk, mask, blank, bos) are never produced
 
@@ -69,8 +69,7 @@ def dedup_consecutive(ids: list[int]) -> list[int]:
 def random_mask(lengths_mask: torch.Tensor) -> torch.Tensor:
     """True at the positions to mask: per row a uniform number in 1..len of random real positions."""
     lengths = lengths_mask.sum(1, keepdim=True)
-    scores = torch.rand(lengths_mask.shape, device=lengths_mask.device).masked_fill(~lengths_mask, 2.0)
-    ranks = scores.argsort(1).argsort(1)  # rank of each position; padding ranks last
+    ranks = random_ranks(lengths_mask)
     n = (torch.rand(lengths.shape, device=lengths.device) * lengths).long() + 1  # uniform 1..len
     return (ranks < n) & lengths_mask
 
@@ -86,8 +85,7 @@ def glancing_mask(predicted: torch.Tensor, tgt: torch.Tensor, tgt_mask: torch.Te
     """
     wrong = (predicted != tgt) & tgt_mask
     n_reveal = (wrong.sum(1, keepdim=True).float() * ratio).long()
-    scores = torch.rand(tgt_mask.shape, device=tgt.device).masked_fill(~tgt_mask, 2.0)
-    revealed = scores.argsort(1).argsort(1) < n_reveal
+    revealed = random_ranks(tgt_mask) < n_reveal
     return tgt_mask & ~revealed
 
 

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..tokenizer import BLANK, EOS, PAD
 from .base import SHARED_DEFAULTS, NAR_FAMILY, Batch, TranslationModel
-from .nat_layers import NATBackbone
+from .nat_layers import NATBackbone, random_ranks
 
 NUM_SPECIALS = 6  # ids 0..5; only BLANK (4) may be produced, and collapse removes it
 
@@ -224,8 +224,7 @@ class CTCGlat(TranslationModel):
                 aligned[idx] = aligned_f
                 wrong = (log_probs.argmax(-1) != aligned) & slot_mask & feasible.unsqueeze(1)
                 n_reveal = (wrong.sum(1).float() * ratio).long()
-                scores = torch.rand(slot_mask.shape, device=tgt.device).masked_fill(~slot_mask, 2.0)
-                reveal = (scores.argsort(1).argsort(1) < n_reveal.unsqueeze(1)) & slot_mask & feasible.unsqueeze(1)
+                reveal = (random_ranks(slot_mask) < n_reveal.unsqueeze(1)) & slot_mask & feasible.unsqueeze(1)
                 revealed = int(reveal.sum())
             x = torch.where(reveal.unsqueeze(-1), self.backbone.token_embeddings(aligned.masked_fill(~reveal, PAD)), x)
 

@@ -29,6 +29,15 @@ def sinusoidal_positions(length: int, dim: int, device, dtype) -> torch.Tensor:
     return table.to(dtype)
 
 
+def random_ranks(mask: torch.Tensor) -> torch.Tensor:
+    """A random rank per real position of each row (0 .. n-1 in random order); padding ranks after them.
+
+    ``ranks < k`` then picks k random real positions per row: how CMLM masks and glancing reveals choose.
+    """
+    scores = torch.rand(mask.shape, device=mask.device).masked_fill(~mask, 2.0)
+    return scores.argsort(1).argsort(1)
+
+
 def attention_mask(key_mask: torch.Tensor) -> torch.Tensor:
     """(B, S) True-at-real-keys → the (B, 1, 1, S) mask every attention call of one pass shares.
 
