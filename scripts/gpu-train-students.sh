@@ -14,7 +14,13 @@
 #       (session 5: ~10 minutes on the H100 beside other jobs; identical to one unsharded run).
 #   bash scripts/gpu-train-students.sh en-de [RUNS_DIR] [MINUTES]
 #       fast AR, CMLM and CTC-GLAT at once on that corpus (not run on a GPU yet).
+#   bash scripts/gpu-train-students.sh cmlm-en-de [RUNS_DIR] [MINUTES]
+#       four CMLM variants at once, all continuing the shipped cmlm-en-de on the en-de corpus above (32k-token
+#       batches, lr 5e-4): its 6-3 shape; 6-6 (decoder layers 4-6 new); 6-6 on the distilled corpus alone;
+#       6-6 with dropout 0.2. A model this small leaves an H200 mostly idle, so four cost little more than one.
+#       Session 12 ran this on one H200 with MINUTES=6.3 and WALL=450.
 # Then, per model: python scripts/export_better.py RUNS_DIR/NAME checkpoints/NAME --device cuda
+# WALL=SECONDS stops every training process after that much wall time (validation included), for a fixed lease.
 #
 # Larger batches than the CPU recipes (16k target tokens, 10k for CTC whose decoder runs over 2x the source),
 # peak lr 1e-3 after 300 warm-up steps, bf16 autocast, validation on 500 LibreOffice sentences every 300 steps.
@@ -22,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
-STAGE=${1:?stage: en-pt, en-de-distill or en-de}
+STAGE=${1:?stage: en-pt, en-de-distill, en-de or cmlm-en-de}
 RUNS=${2:-runs}
 MINUTES=${3:-5.8}
 mkdir -p "$RUNS"
@@ -31,12 +37,23 @@ mkdir -p "$RUNS"
 train() {
   local config=$1 tokens=$2 ar_model=$3 name
   name=$(sed -n 's/^name: *//p' "$config")
-  "$PY" -m translator train --config "$config" \
+  ${WALL:+timeout --signal=INT --kill-after=20 "$WALL"} "$PY" -m translator train --config "$config" \
     --set device="$DEVICE" --set runs_dir="$RUNS" --set threads=2 --set autocast=bf16 \
     --set init_from="checkpoints/$ar_model" --set tokenizer="checkpoints/$ar_model" \
     --set max_minutes="$MINUTES" --set max_batch_tokens="$tokens" \
     --set lr=0.001 --set warmup_steps=300 --set validate_every=300 --set patience=8 \
     > "$RUNS/$name.out" 2>&1
+}
+
+# variant NAME OPTIONS...: the en-de CMLM config continued from the shipped cmlm-en-de, named NAME, with --set OPTIONS.
+variant() {
+  local name=$1
+  shift
+  ${WALL:+timeout --signal=INT --kill-after=20 "$WALL"} "$PY" -m translator train --config configs/en-de/cmlm.yaml \
+    --set name="$name" --set device="$DEVICE" --set runs_dir="$RUNS" --set threads=2 --set autocast=bf16 \
+    --set init_from=checkpoints/cmlm-en-de --set tokenizer=checkpoints/cmlm-en-de \
+    --set max_minutes="$MINUTES" --set max_batch_tokens=32000 --set lr=0.0005 --set warmup_steps=300 \
+    --set validate_every=200 --set keep_snapshots=6 --set patience=1000 "$@" > "$RUNS/$name.out" 2>&1
 }
 
 case "$STAGE" in
@@ -59,6 +76,12 @@ case "$STAGE" in
     train configs/en-de/fast-ar.yaml 16000 ar-teacher-en-de &
     train configs/en-de/cmlm.yaml 16000 ar-teacher-en-de &
     train configs/en-de/ctc-glat.yaml 10000 ar-teacher-en-de &
+    wait ;;
+  cmlm-en-de)
+    variant cmlm-a6x3 &
+    variant cmlm-b6x6 --set model.decoder_layers=6 &
+    variant cmlm-c6x6kd --set model.decoder_layers=6 --set "train_corpora=[]" &
+    variant cmlm-d6x6d2 --set model.decoder_layers=6 --set model.dropout=0.2 &
     wait ;;
   *) echo "unknown stage $STAGE" >&2; exit 2 ;;
 esac
