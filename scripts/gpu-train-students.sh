@@ -18,7 +18,7 @@
 #       four CMLM variants at once, all continuing the shipped cmlm-en-de on the en-de corpus above (32k-token
 #       batches, lr 5e-4): its 6-3 shape; 6-6 (decoder layers 4-6 new); 6-6 on the distilled corpus alone;
 #       6-6 with dropout 0.2. A model this small leaves an H200 mostly idle, so four cost little more than one.
-#       Session 12 ran this on one H200 with MINUTES=6.3 and WALL=450.
+#       Session 12 ran this on one H200 with MINUTES=6.0 and WALL=450.
 # Then, per model: python scripts/export_better.py RUNS_DIR/NAME checkpoints/NAME --device cuda
 # WALL=SECONDS stops every training process after that much wall time (validation included), for a fixed lease.
 #
@@ -33,27 +33,31 @@ RUNS=${2:-runs}
 MINUTES=${3:-5.8}
 mkdir -p "$RUNS"
 
-# train CONFIG BATCH_TOKENS AR_MODEL: warm-start from (and share the vocabulary of) the shipped AR_MODEL.
-train() {
-  local config=$1 tokens=$2 ar_model=$3 name
-  name=$(sed -n 's/^name: *//p' "$config")
+# run CONFIG NAME OPTIONS...: one training process with this script's GPU settings (bf16, 2 threads, MINUTES of
+# training, at most WALL seconds when set) and the --set OPTIONS; its output goes to RUNS/NAME.out.
+run() {
+  local config=$1 name=$2
+  shift 2
   ${WALL:+timeout --signal=INT --kill-after=20 "$WALL"} "$PY" -m translator train --config "$config" \
     --set device="$DEVICE" --set runs_dir="$RUNS" --set threads=2 --set autocast=bf16 \
-    --set init_from="checkpoints/$ar_model" --set tokenizer="checkpoints/$ar_model" \
-    --set max_minutes="$MINUTES" --set max_batch_tokens="$tokens" \
-    --set lr=0.001 --set warmup_steps=300 --set validate_every=300 --set patience=8 \
-    > "$RUNS/$name.out" 2>&1
+    --set max_minutes="$MINUTES" "$@" > "$RUNS/$name.out" 2>&1
+}
+
+# train CONFIG BATCH_TOKENS AR_MODEL: warm-start from (and share the vocabulary of) the shipped AR_MODEL.
+train() {
+  local config=$1 tokens=$2 ar_model=$3
+  run "$config" "$(sed -n 's/^name: *//p' "$config")" \
+    --set init_from="checkpoints/$ar_model" --set tokenizer="checkpoints/$ar_model" --set max_batch_tokens="$tokens" \
+    --set lr=0.001 --set warmup_steps=300 --set validate_every=300 --set patience=8
 }
 
 # variant NAME OPTIONS...: the en-de CMLM config continued from the shipped cmlm-en-de, named NAME, with --set OPTIONS.
 variant() {
   local name=$1
   shift
-  ${WALL:+timeout --signal=INT --kill-after=20 "$WALL"} "$PY" -m translator train --config configs/en-de/cmlm.yaml \
-    --set name="$name" --set device="$DEVICE" --set runs_dir="$RUNS" --set threads=2 --set autocast=bf16 \
-    --set init_from=checkpoints/cmlm-en-de --set tokenizer=checkpoints/cmlm-en-de \
-    --set max_minutes="$MINUTES" --set max_batch_tokens=32000 --set lr=0.0005 --set warmup_steps=300 \
-    --set validate_every=200 --set keep_snapshots=6 --set patience=1000 "$@" > "$RUNS/$name.out" 2>&1
+  run configs/en-de/cmlm.yaml "$name" --set name="$name" \
+    --set init_from=checkpoints/cmlm-en-de --set tokenizer=checkpoints/cmlm-en-de --set max_batch_tokens=32000 \
+    --set lr=0.0005 --set warmup_steps=300 --set validate_every=200 --set keep_snapshots=6 --set patience=1000 "$@"
 }
 
 case "$STAGE" in

@@ -1,0 +1,66 @@
+"""scripts/gpu-train-students.sh wires the right training commands (checked with PYTHON=echo: no GPU, no training).
+
+The script only runs on a lent GPU, for minutes that cannot be repeated; a wrong flag there costs the lease. So the
+commands it would run are checked here: every stage's runs, their warm starts, batch sizes and variant options.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "gpu-train-students.sh"
+
+
+def commands(stage: str, runs: Path, **env) -> dict[str, list[str]]:
+    """Run a stage with PYTHON=echo; return each run's would-be command line as a list of arguments."""
+    result = subprocess.run(["bash", str(SCRIPT), stage, str(runs), "4.5"], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHON": "echo", **env}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return {path.stem: path.read_text().split() for path in sorted(runs.glob("*.out"))}
+
+
+def settings(args: list[str]) -> dict[str, str]:
+    """--set KEY=VALUE pairs of a command line; a later --set of the same key wins, as in TrainConfig.load."""
+    return dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "--set")
+
+
+def test_cmlm_stage_trains_four_variants_from_the_shipped_cmlm(tmp_path):
+    runs = commands("cmlm-en-de", tmp_path)
+    assert sorted(runs) == ["cmlm-a6x3", "cmlm-b6x6", "cmlm-c6x6kd", "cmlm-d6x6d2"]
+    for name, args in runs.items():
+        assert args[:4] == ["-m", "translator", "train", "--config"] and args[4] == "configs/en-de/cmlm.yaml"
+        options = settings(args)
+        assert options["name"] == name
+        assert options["init_from"] == options["tokenizer"] == "checkpoints/cmlm-en-de"
+        assert (options["device"], options["autocast"], options["max_minutes"]) == ("cuda", "bf16", "4.5")
+        assert (options["max_batch_tokens"], options["lr"]) == ("32000", "0.0005")
+    assert "model.decoder_layers" not in settings(runs["cmlm-a6x3"])
+    assert all(settings(runs[n])["model.decoder_layers"] == "6" for n in ("cmlm-b6x6", "cmlm-c6x6kd", "cmlm-d6x6d2"))
+    assert settings(runs["cmlm-c6x6kd"])["train_corpora"] == "[]"
+    assert settings(runs["cmlm-d6x6d2"])["model.dropout"] == "0.2"
+
+
+def test_student_stage_warm_starts_each_student_from_the_pair_s_ar_model(tmp_path):
+    runs = commands("en-de", tmp_path, DEVICE="cpu")
+    assert sorted(runs) == ["cmlm-en-de", "ctc-glat-en-de", "fast-ar-en-de"]
+    for args in runs.values():
+        options = settings(args)
+        assert options["init_from"] == "checkpoints/ar-teacher-en-de" and options["device"] == "cpu"
+    assert settings(runs["ctc-glat-en-de"])["max_batch_tokens"] == "10000"
+
+
+@pytest.mark.parametrize("wall", ["", "30"])
+def test_wall_limit_only_wraps_the_command_in_timeout(tmp_path, wall):
+    # With WALL the processes run under `timeout`, which passes its command on unchanged: same arguments either way.
+    runs = commands("cmlm-en-de", tmp_path, WALL=wall)
+    assert settings(runs["cmlm-b6x6"])["model.decoder_layers"] == "6"
+
+
+def test_unknown_stage_is_refused(tmp_path):
+    result = subprocess.run(["bash", str(SCRIPT), "no-such-stage", str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "PYTHON": "echo"}, timeout=60)
+    assert result.returncode == 2 and "unknown stage" in result.stderr
