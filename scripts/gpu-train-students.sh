@@ -19,6 +19,12 @@
 #       batches, lr 5e-4): its 6-3 shape; 6-6 (decoder layers 4-6 new); 6-6 on the distilled corpus alone;
 #       6-6 with dropout 0.2. A model this small leaves an H200 mostly idle, so four cost little more than one.
 #       Session 12 ran this on one H200 with MINUTES=6.0 and WALL=450.
+#   bash scripts/gpu-train-students.sh cmlm-en-de-anneal [RUNS_DIR] [MINUTES]
+#       four 6-3 CMLM runs at once, continuing the shipped cmlm-en-de as above but with a fixed step budget and the
+#       learning rate decayed linearly to 0 at its end (session 12's validation swung by a BLEU between snapshots
+#       200 steps apart at a constant-ish lr): peak 5e-4 and 3e-4 with 32k-token batches, 7e-4 with 64k, 4e-4 with
+#       16k; the step budgets fit ~6.5 training minutes beside each other on one H200 (session 12: ~10 steps/s of
+#       32k tokens each, four at once). Session 13 ran this with MINUTES=7.0 and WALL=510.
 # Then, per model: python scripts/export_better.py RUNS_DIR/NAME checkpoints/NAME --device cuda
 # WALL=SECONDS stops every training process after that much wall time (validation included), for a fixed lease.
 #
@@ -28,7 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
-STAGE=${1:?stage: en-pt, en-de-distill, en-de or cmlm-en-de}
+STAGE=${1:?stage: en-pt, en-de-distill, en-de, cmlm-en-de or cmlm-en-de-anneal}
 RUNS=${2:-runs}
 MINUTES=${3:-5.8}
 mkdir -p "$RUNS"
@@ -86,6 +92,14 @@ case "$STAGE" in
     variant cmlm-b6x6 --set model.decoder_layers=6 &
     variant cmlm-c6x6kd --set model.decoder_layers=6 --set "train_corpora=[]" &
     variant cmlm-d6x6d2 --set model.decoder_layers=6 --set model.dropout=0.2 &
+    wait ;;
+  cmlm-en-de-anneal)
+    variant cmlm-e-lin5 --set lr_schedule=linear --set max_steps=3300 &
+    variant cmlm-f-lin3 --set lr_schedule=linear --set max_steps=3300 --set lr=0.0003 --set warmup_steps=200 &
+    variant cmlm-g-lin7b64 --set lr_schedule=linear --set max_steps=1650 --set lr=0.0007 --set warmup_steps=200 \
+      --set max_batch_tokens=64000 --set validate_every=100 &
+    variant cmlm-h-lin4b16 --set lr_schedule=linear --set max_steps=5000 --set lr=0.0004 \
+      --set max_batch_tokens=16000 --set validate_every=400 &
     wait ;;
   *) echo "unknown stage $STAGE" >&2; exit 2 ;;
 esac

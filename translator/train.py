@@ -47,6 +47,10 @@ class TrainConfig:
     max_batch_tokens: int = 4096
     lr: float = 8e-4
     warmup_steps: int = 400
+    # After warm-up: "inverse_sqrt" (Vaswani et al.; open-ended runs) or "linear" (down to 0 at max_steps: for a
+    # run with a fixed step budget, e.g. a GPU lease, the last steps take small, low-noise updates; Li et al. 2020,
+    # "Budgeted training").
+    lr_schedule: str = "inverse_sqrt"
     weight_decay: float = 0.01
     clip_norm: float = 1.0
     max_steps: int = 100_000
@@ -63,6 +67,10 @@ class TrainConfig:
     autocast: str = ""
     seed: int = 1
     device: str = "cpu"
+
+    def __post_init__(self):
+        if self.lr_schedule not in ("inverse_sqrt", "linear"):  # fail at load time, not after the warm-up
+            raise ValueError(f"lr_schedule {self.lr_schedule!r}: use 'inverse_sqrt' or 'linear'")
 
     @classmethod
     def load(cls, path: str | Path, overrides: list[str] = ()) -> "TrainConfig":
@@ -125,10 +133,12 @@ def autocast_context(precision: str, device: torch.device):
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
-    """Linear warm-up, then inverse square-root decay (Vaswani et al.)."""
+    """Linear warm-up, then config.lr_schedule: inverse square-root decay, or linear decay to 0 at max_steps."""
     step = max(step, 1)
     if step < config.warmup_steps:
         return config.lr * step / config.warmup_steps
+    if config.lr_schedule == "linear":
+        return config.lr * max(0.0, config.max_steps - step) / max(config.max_steps - config.warmup_steps, 1)
     return config.lr * math.sqrt(config.warmup_steps / step)
 
 

@@ -64,3 +64,21 @@ def test_unknown_stage_is_refused(tmp_path):
     result = subprocess.run(["bash", str(SCRIPT), "no-such-stage", str(tmp_path)], cwd=ROOT, capture_output=True,
                             text=True, env={**os.environ, "PYTHON": "echo"}, timeout=60)
     assert result.returncode == 2 and "unknown stage" in result.stderr
+
+
+def test_anneal_stage_decays_each_run_to_zero_within_its_step_budget(tmp_path):
+    """Four 6-3 continuations of the shipped CMLM, linear schedule; every command line loads as a valid config."""
+    from translator.train import TrainConfig, learning_rate
+
+    runs = commands("cmlm-en-de-anneal", tmp_path)
+    assert sorted(runs) == ["cmlm-e-lin5", "cmlm-f-lin3", "cmlm-g-lin7b64", "cmlm-h-lin4b16"]
+    budgets = {}
+    for name, args in runs.items():
+        overrides = [args[i + 1] for i, arg in enumerate(args) if arg == "--set"]
+        config = TrainConfig.load(ROOT / args[4], overrides)  # unknown keys or schedules would raise here
+        assert (config.name, config.init_from, config.architecture) == (name, "checkpoints/cmlm-en-de", "cmlm")
+        assert config.model["decoder_layers"] == 3 and config.lr_schedule == "linear"
+        assert learning_rate(config.max_steps, config) == 0.0 < learning_rate(config.max_steps - 1, config)
+        budgets[name] = (config.max_batch_tokens, config.max_steps, config.lr)
+    assert budgets == {"cmlm-e-lin5": (32000, 3300, 5e-4), "cmlm-f-lin3": (32000, 3300, 3e-4),
+                       "cmlm-g-lin7b64": (64000, 1650, 7e-4), "cmlm-h-lin4b16": (16000, 5000, 4e-4)}

@@ -335,6 +335,25 @@ def test_autocast_setting_is_checked_and_applied():
         autocast_context("fp16", torch.device("cpu"))
 
 
+def test_learning_rate_schedules_warm_up_then_decay_their_own_way():
+    """inverse_sqrt keeps decaying slowly; linear reaches 0 exactly at max_steps (a fixed step budget)."""
+    from translator.train import TrainConfig, learning_rate
+
+    common = dict(name="x", architecture="cmlm", source_lang="en", target_lang="de", valid_src="v.en",
+                  valid_tgt="v.de", lr=1e-3, warmup_steps=100, max_steps=1100)
+    inverse_sqrt = TrainConfig(**common)
+    linear = TrainConfig(**common, lr_schedule="linear")
+    for config in (inverse_sqrt, linear):
+        assert learning_rate(50, config) == pytest.approx(5e-4)  # the same warm-up
+        assert learning_rate(100, config) == pytest.approx(1e-3)
+    assert learning_rate(400, inverse_sqrt) == pytest.approx(5e-4)
+    assert learning_rate(1100, inverse_sqrt) == pytest.approx(1e-3 * (100 / 1100) ** 0.5)
+    assert learning_rate(600, linear) == pytest.approx(5e-4)  # halfway from the warm-up's end to max_steps
+    assert learning_rate(1100, linear) == 0.0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(**common, lr_schedule="cosine")
+
+
 def test_bf16_autocast_falls_back_to_fp32_on_a_cpu_without_bf16(monkeypatch, capsys):
     import torch
 
