@@ -23,8 +23,8 @@
 #       four 6-3 CMLM runs at once, continuing the shipped cmlm-en-de as above but with a fixed step budget and the
 #       learning rate decayed linearly to 0 at its end (session 12's validation swung by a BLEU between snapshots
 #       200 steps apart at a constant-ish lr): peak 5e-4 and 3e-4 with 32k-token batches, 7e-4 with 64k, 4e-4 with
-#       16k; the step budgets fit ~6.5 training minutes beside each other on one H200 (session 12: ~10 steps/s of
-#       32k tokens each, four at once). Session 13 ran this with MINUTES=7.0 and WALL=510.
+#       16k. Session 13 ran this on one H200 with MINUTES=7.0 and WALL=480: all four reached their step budgets
+#       (4.5 / 4.5 / 2.9 / 5.6 training minutes, ~225k target tokens/s each at 32k); cmlm-e-lin5 is the shipped model.
 # Then, per model: python scripts/export_better.py RUNS_DIR/NAME checkpoints/NAME --device cuda
 # WALL=SECONDS stops every training process after that much wall time (validation included), for a fixed lease.
 #
