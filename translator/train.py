@@ -26,6 +26,9 @@ from .models.base import pad_sequences
 from .tokenizer import SubwordTokenizer
 
 
+LR_SCHEDULES = ("inverse_sqrt", "linear")  # see TrainConfig.lr_schedule and learning_rate
+
+
 @dataclass
 class TrainConfig:
     name: str
@@ -69,8 +72,8 @@ class TrainConfig:
     device: str = "cpu"
 
     def __post_init__(self):
-        if self.lr_schedule not in ("inverse_sqrt", "linear"):  # fail at load time, not after the warm-up
-            raise ValueError(f"lr_schedule {self.lr_schedule!r}: use 'inverse_sqrt' or 'linear'")
+        if self.lr_schedule not in LR_SCHEDULES:  # fail at load time, not after the warm-up
+            raise ValueError(f"lr_schedule {self.lr_schedule!r}: use one of {', '.join(LR_SCHEDULES)}")
 
     @classmethod
     def load(cls, path: str | Path, overrides: list[str] = ()) -> "TrainConfig":

@@ -23,9 +23,14 @@ def commands(stage: str, runs: Path, **env) -> dict[str, list[str]]:
     return {path.stem: path.read_text().split() for path in sorted(runs.glob("*.out"))}
 
 
+def overrides(args: list[str]) -> list[str]:
+    """The KEY=VALUE of every --set of a command line, in order (what TrainConfig.load takes)."""
+    return [args[i + 1] for i, arg in enumerate(args) if arg == "--set"]
+
+
 def settings(args: list[str]) -> dict[str, str]:
     """--set KEY=VALUE pairs of a command line; a later --set of the same key wins, as in TrainConfig.load."""
-    return dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "--set")
+    return dict(item.split("=", 1) for item in overrides(args))
 
 
 def test_cmlm_stage_trains_four_variants_from_the_shipped_cmlm(tmp_path):
@@ -74,8 +79,7 @@ def test_anneal_stage_decays_each_run_to_zero_within_its_step_budget(tmp_path):
     assert sorted(runs) == ["cmlm-e-lin5", "cmlm-f-lin3", "cmlm-g-lin7b64", "cmlm-h-lin4b16"]
     budgets = {}
     for name, args in runs.items():
-        overrides = [args[i + 1] for i, arg in enumerate(args) if arg == "--set"]
-        config = TrainConfig.load(ROOT / args[4], overrides)  # unknown keys or schedules would raise here
+        config = TrainConfig.load(ROOT / args[4], overrides(args))  # unknown keys or schedules would raise here
         assert (config.name, config.init_from, config.architecture) == (name, "checkpoints/cmlm-en-de", "cmlm")
         assert config.model["decoder_layers"] == 3 and config.lr_schedule == "linear"
         assert learning_rate(config.max_steps, config) == 0.0 < learning_rate(config.max_steps - 1, config)
