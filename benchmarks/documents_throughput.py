@@ -9,6 +9,7 @@ Sentences come from the English side of the LibreOffice en-de test set (data/, f
 exists, else a synthetic set; every paragraph is distinct (two sentences each) so the per-document cache
 does not flatter the numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,7 +85,7 @@ def build(fmt: str, paras: list[str]) -> bytes:
             slide.shapes.title.text = "Slide"
             frame = slide.placeholders[1].text_frame
             frame.text = paras[i]
-            for p in paras[i + 1:i + 10]:
+            for p in paras[i + 1 : i + 10]:
                 frame.add_paragraph().text = p
         buf = io.BytesIO()
         prs.save(buf)
@@ -105,18 +106,24 @@ def build(fmt: str, paras: list[str]) -> bytes:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-            zf.writestr("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
-                        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles/></container>')
+            zf.writestr(
+                "META-INF/container.xml",
+                '<?xml version="1.0"?><container version="1.0" '
+                'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles/></container>',
+            )
             for c in range(0, len(paras), 50):
-                body = "".join(f"<p>{escape(p)}</p>" for p in paras[c:c + 50])
-                zf.writestr(f"OEBPS/ch{c // 50:03d}.xhtml", '<?xml version="1.0" encoding="utf-8"?>'
-                            f'<html xmlns="http://www.w3.org/1999/xhtml"><body>{body}</body></html>')
+                body = "".join(f"<p>{escape(p)}</p>" for p in paras[c : c + 50])
+                zf.writestr(
+                    f"OEBPS/ch{c // 50:03d}.xhtml",
+                    '<?xml version="1.0" encoding="utf-8"?>'
+                    f'<html xmlns="http://www.w3.org/1999/xhtml"><body>{body}</body></html>',
+                )
         return buf.getvalue()
     if fmt == "pdf":
         sys.path.insert(0, str(ROOT))
         from tests.site.documents.builders import pdf
 
-        pages = [paras[i:i + 20] for i in range(0, len(paras), 20)]
+        pages = [paras[i : i + 20] for i in range(0, len(paras), 20)]
         return pdf([[p.encode("latin-1", "replace").decode("latin-1") for p in page] for page in pages])
     raise ValueError(fmt)
 
@@ -141,9 +148,15 @@ def main() -> None:
 
     services.enqueue_document = lambda *a, **k: None  # in-process: no broker round trip
     paras = paragraphs(args.paragraphs)
-    report = {"what": __doc__.strip().splitlines()[0], "paragraphs": args.paragraphs,
-              "environment": environment(1), "rows": []}
-    print("| engine | format | segments | upload check + split (s) | translate + store + rebuild (s) | segments/s (total) | model s |")
+    report = {
+        "what": __doc__.strip().splitlines()[0],
+        "paragraphs": args.paragraphs,
+        "environment": environment(1),
+        "rows": [],
+    }
+    print(
+        "| engine | format | segments | upload check + split (s) | translate + store + rebuild (s) | segments/s (total) | model s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in args.engines.split(","):
         engine = load_engine(name)
@@ -151,18 +164,28 @@ def main() -> None:
         for fmt in args.formats.split(","):
             data = build(fmt, paras)
             t0 = time.perf_counter()
-            job = services.create_documents(owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)],
-                                            translator=name)[0]
+            job = services.create_documents(
+                owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)], translator=name
+            )[0]
             t1 = time.perf_counter()
             job = services.run_document(job.id, worker="bench/1", load=lambda *a, **k: engine)
             t2 = time.perf_counter()
             assert job.state == "done", job.error
-            row = {"engine": name, "format": fmt, "segments": job.segments_total, "split_s": round(t1 - t0, 2),
-                   "translate_store_rebuild_s": round(t2 - t1, 2),
-                   "segments_per_s": round(job.segments_total / (t2 - t0), 1), "model_s": round(job.model_seconds, 2)}
+            row = {
+                "engine": name,
+                "format": fmt,
+                "segments": job.segments_total,
+                "split_s": round(t1 - t0, 2),
+                "translate_store_rebuild_s": round(t2 - t1, 2),
+                "segments_per_s": round(job.segments_total / (t2 - t0), 1),
+                "model_s": round(job.model_seconds, 2),
+            }
             report["rows"].append(row)
-            print(f"| {name} | {fmt} | {row['segments']} | {row['split_s']} | {row['translate_store_rebuild_s']} | "
-                  f"{row['segments_per_s']} | {row['model_s']} |", flush=True)
+            print(
+                f"| {name} | {fmt} | {row['segments']} | {row['split_s']} | {row['translate_store_rebuild_s']} | "
+                f"{row['segments_per_s']} | {row['model_s']} |",
+                flush=True,
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
 

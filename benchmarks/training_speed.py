@@ -3,6 +3,7 @@
 Run on demand: ``.venv/bin/python benchmarks/training_speed.py --steps 15 --out benchmarks/results/training_speed.json``.
 Uses the same batching and loss as ``translator train`` (after 2 warm-up steps), one thread by default.
 """
+
 import argparse
 import json
 import time
@@ -51,8 +52,11 @@ def main():
             if step >= 2:  # the first steps pay for lazy initialisation
                 seconds += time.perf_counter() - started
                 tokens += stats["tokens"]
-        results[label] = {"parameters": model.num_parameters(), "target_tokens_per_s": round(tokens / seconds),
-                          "steps": args.steps}
+        results[label] = {
+            "parameters": model.num_parameters(),
+            "target_tokens_per_s": round(tokens / seconds),
+            "steps": args.steps,
+        }
         print(label, results[label], flush=True)
     report = {"environment": environment(args.threads), "batch_tokens": args.batch_tokens, "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

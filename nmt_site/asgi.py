@@ -3,6 +3,7 @@
 The websocket route checks the Origin header against ALLOWED_HOSTS (no cross-site socket hijacking) and
 carries the session and user, which the consumer uses to decide which jobs a page may see.
 """
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,9 +17,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from nmt_site.dashboard.routing import websocket_urlpatterns as _dashboard_ws  # noqa: E402
 from nmt_site.documents.routing import websocket_urlpatterns as document_websocket_urlpatterns  # noqa: E402
 from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
-from nmt_site.dashboard.routing import websocket_urlpatterns as _dashboard_ws  # noqa: E402
 
 websocket_urlpatterns = websocket_urlpatterns + _dashboard_ws  # the dashboard's read-only pushes of run state
 
@@ -31,6 +32,8 @@ if settings.NMT_SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + document_websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + document_websocket_urlpatterns))
+        ),
     }
 )

@@ -2,6 +2,7 @@
 
 Workers run `celery -A nmt_site worker -Q cpu` (or `-Q gpu`); the tasks live in the `workers` package.
 """
+
 import os
 
 from celery import Celery

@@ -2,6 +2,7 @@
 
 Used by scripts/run and by the test suite, so a fresh machine without a Redis service still works.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -47,9 +48,21 @@ def start_embedded(data_dir: Path, port: int | None = None, db: int = 0) -> tupl
     port = port or _free_port()
     process = subprocess.Popen(
         [
-            server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
-            "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction",
-            "--logfile", str(data_dir / "redis.log"),
+            server_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--logfile",
+            str(data_dir / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,

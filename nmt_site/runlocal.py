@@ -3,6 +3,7 @@
 Redis (the one at REDIS_URL if it answers, else the embedded one), migrations, one Celery worker for the
 configured queue and the daphne ASGI server. Ctrl-C stops every child it started.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,21 +65,58 @@ def main(argv=None) -> int:
         subprocess.run([python, "manage.py", "benchmark", "--if-none"], cwd=ROOT, env=env, check=False)
         queue = "gpu" if env.get("NMT_DEVICE") == "gpu" else "cpu"
         if not args.no_worker:
-            children.append(subprocess.Popen(
-                [python, "-m", "celery", "-A", "nmt_site", "worker", "-Q", queue, "--concurrency", "1",
-                 "--loglevel", "INFO", "-n", f"{queue}-local@%h"],
-                cwd=ROOT, env=env,
-            ))
+            children.append(
+                subprocess.Popen(
+                    [
+                        python,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "nmt_site",
+                        "worker",
+                        "-Q",
+                        queue,
+                        "--concurrency",
+                        "1",
+                        "--loglevel",
+                        "INFO",
+                        "-n",
+                        f"{queue}-local@%h",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                )
+            )
             # Benchmarks: their own worker, one run at a time (concurrent timing runs spoil each other's numbers).
-            children.append(subprocess.Popen(
-                [python, "-m", "celery", "-A", "nmt_site", "worker", "-Q", env.get("NMT_BENCH_QUEUE") or "bench",
-                 "--concurrency", "1", "--loglevel", "INFO", "-n", "bench-local@%h"],
-                cwd=ROOT, env={**env, "NMT_WARM_ENGINES": ""},
-            ))
-        children.append(subprocess.Popen(
-            [python, "-m", "daphne", "-b", args.host, "-p", str(args.port), "nmt_site.asgi:application"],
-            cwd=ROOT, env=env,
-        ))
+            children.append(
+                subprocess.Popen(
+                    [
+                        python,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "nmt_site",
+                        "worker",
+                        "-Q",
+                        env.get("NMT_BENCH_QUEUE") or "bench",
+                        "--concurrency",
+                        "1",
+                        "--loglevel",
+                        "INFO",
+                        "-n",
+                        "bench-local@%h",
+                    ],
+                    cwd=ROOT,
+                    env={**env, "NMT_WARM_ENGINES": ""},
+                )
+            )
+        children.append(
+            subprocess.Popen(
+                [python, "-m", "daphne", "-b", args.host, "-p", str(args.port), "nmt_site.asgi:application"],
+                cwd=ROOT,
+                env=env,
+            )
+        )
         print(f"\n  Translation studio: http://{args.host}:{args.port}/   (Ctrl-C stops everything)\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -3,6 +3,7 @@
 Defaults are the embedded single-machine setup that ``scripts/run`` starts: SQLite under var/, the Redis at
 127.0.0.1:6379 and the ``cpu`` queue.
 """
+
 from __future__ import annotations
 
 import os
@@ -176,9 +177,13 @@ NMT_BENCH_SOFT_LIMIT = int(os.environ.get("NMT_BENCH_SOFT_LIMIT", "3600"))
 # (`manage.py benchmark --if-none` at setup), in this order (the page opens on the last); comma-separated
 # paths, "" for none (then the default benchmark is queued and measured on this machine instead).
 _SHIPPED_RESULTS = BASE_DIR / "benchmarks" / "results"
-NMT_SHIPPED_BENCHMARKS = [Path(p) for p in os.environ.get(
-    "NMT_SHIPPED_BENCHMARKS", f"{_SHIPPED_RESULTS / 'en-pt-models.json'},{_SHIPPED_RESULTS / 'en-de-models.json'}"
-).split(",") if p]
+NMT_SHIPPED_BENCHMARKS = [
+    Path(p)
+    for p in os.environ.get(
+        "NMT_SHIPPED_BENCHMARKS", f"{_SHIPPED_RESULTS / 'en-pt-models.json'},{_SHIPPED_RESULTS / 'en-de-models.json'}"
+    ).split(",")
+    if p
+]
 # Where the held-out test sets live (python -m translator prepare-data writes them).
 NMT_DATA_DIR = Path(os.environ.get("NMT_DATA_DIR", BASE_DIR / "data"))
 

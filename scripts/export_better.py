@@ -6,6 +6,7 @@ its validation decoding, and keep the higher. The chosen folder's card says whic
 
 Usage: python scripts/export_better.py RUN_DIR OUT_FOLDER [--average 5] [--device cuda] [--name NAME] [--description TEXT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ def validation_bleu(folder: Path, config: dict, device: str) -> float:
     model, tokenizer = load_model_folder(folder, device)
     sources, references = read_parallel(config["valid_src"], config["valid_tgt"])
     count = config["valid_sentences"]
-    return validate(model, tokenizer, sources[:count], references[:count], config["valid_decoding"], device)["valid_bleu"]
+    return validate(model, tokenizer, sources[:count], references[:count], config["valid_decoding"], device)[
+        "valid_bleu"
+    ]
 
 
 def main(argv=None) -> int:

@@ -7,6 +7,7 @@ A scratch SQLite database gets the report imported exactly as a fresh install's 
 opens /dashboard/ and saves the window once the charts have drawn. Needs Redis at REDIS_URL (the pages use the
 channel layer) and Debian's chromium + chromium-driver.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,14 +39,24 @@ def main() -> None:
     args = ap.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="nmt-shot-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "nmt_site.settings", "DATABASE_URL": f"sqlite:///{scratch / 'db.sqlite3'}",
-           "NMT_SHIPPED_BENCHMARKS": str(Path(args.report).resolve()), "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nmt_site.settings",
+        "DATABASE_URL": f"sqlite:///{scratch / 'db.sqlite3'}",
+        "NMT_SHIPPED_BENCHMARKS": str(Path(args.report).resolve()),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([python, "manage.py", "benchmark", "--if-none"], cwd=ROOT, env=env, check=True)
     port = free_port()
-    server = subprocess.Popen([python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nmt_site.asgi:application"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nmt_site.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -63,8 +74,14 @@ def main() -> None:
 
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    f"--window-size=1280,{args.height}", "--hide-scrollbars"):
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            f"--window-size=1280,{args.height}",
+            "--hide-scrollbars",
+        ):
             options.add_argument(arg)
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         try:

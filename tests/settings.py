@@ -5,6 +5,7 @@
 - Database: a SQLite *file* (not the in-memory default), because the Celery worker that the end-to-end tests
   start is a separate process that must read the same rows. NMT_TEST_DATABASE_URL picks another database.
 """
+
 import atexit
 import os
 from pathlib import Path

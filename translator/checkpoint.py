@@ -1,11 +1,12 @@
 """The checkpoint folder every family saves to and loads from (``save_pretrained`` style).
 
-    config.json        architecture + hyper-parameters (rebuilds the model)
-    model.safetensors  weights (fp16 for shipping, fp32 during training)
-    tokenizer.json     the shared subword vocabulary
-    engine.json        what the registry lists: name, family, languages, parameters, decoding defaults
-    model_card.json    data, training time, scores (also rendered to README.md)
+config.json        architecture + hyper-parameters (rebuilds the model)
+model.safetensors  weights (fp16 for shipping, fp32 during training)
+tokenizer.json     the shared subword vocabulary
+engine.json        what the registry lists: name, family, languages, parameters, decoding defaults
+model_card.json    data, training time, scores (also rendered to README.md)
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,13 @@ def save_folder(
         copy = copy_module.deepcopy(model).half()
     save_model(copy, str(folder / WEIGHTS))
     tokenizer.save(folder)
-    engine = dict(engine, architecture=model.architecture, family=model.family,
-                  parameters=model.num_parameters(), decoding_defaults=model.decoding_defaults)
+    engine = dict(
+        engine,
+        architecture=model.architecture,
+        family=model.family,
+        parameters=model.num_parameters(),
+        decoding_defaults=model.decoding_defaults,
+    )
     (folder / ENGINE).write_text(json.dumps(engine, indent=2, sort_keys=True) + "\n")
     if card is not None:
         (folder / CARD).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")

@@ -1,4 +1,5 @@
 """``python -m translator <command> …``: each command lives in its own module with a ``main(argv)``."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,10 +1,9 @@
 """Parallel text → token-budget batches for training (shared by every model family)."""
+
 from __future__ import annotations
 
 import random
 from pathlib import Path
-
-import torch
 
 from .models.base import Batch, pad_sequences
 from .tokenizer import SubwordTokenizer
@@ -71,7 +70,9 @@ class ParallelCorpus:
         the run reproducible and resumable mid-epoch.
         """
         rng = random.Random(seed * 1000 + epoch)
-        order = sorted(range(len(self.pairs)), key=lambda i: (len(self.pairs[i][1]), len(self.pairs[i][0]), rng.random()))
+        order = sorted(
+            range(len(self.pairs)), key=lambda i: (len(self.pairs[i][1]), len(self.pairs[i][0]), rng.random())
+        )
         batches, current, longest = [], [], 0
         for i in order:
             size = max(len(self.pairs[i][0]), len(self.pairs[i][1]))
@@ -89,4 +90,3 @@ class ParallelCorpus:
         src = [self.pairs[i][0] for i in indices]
         tgt = [self.pairs[i][1] for i in indices]
         return Batch(pad_sequences(src, self.pad_id), pad_sequences(tgt, self.pad_id), self.pad_id)
-

@@ -1,4 +1,5 @@
 """Device and precision choice: CUDA with fp16 when present and asked for, else CPU with fp32."""
+
 from __future__ import annotations
 
 import torch

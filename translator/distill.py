@@ -5,6 +5,7 @@ teacher's outputs as the new targets. Resumable: outputs are appended chunk by c
 and a restart continues after the last complete line. Empty teacher outputs are kept as empty
 lines (alignment must never shift); the training loader drops empty pairs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def count_lines(path: Path) -> int:
     return data.count(b"\n")
 
 
-def distill(engine: Engine, sources: list[str], out_path: Path, options: dict | None = None,
-            chunk: int = CHUNK, log=print) -> dict:
+def distill(
+    engine: Engine, sources: list[str], out_path: Path, options: dict | None = None, chunk: int = CHUNK, log=print
+) -> dict:
     """Translate ``sources`` into ``out_path`` (one line each), resuming after existing lines."""
     options = options or {}
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +50,12 @@ def distill(engine: Engine, sources: list[str], out_path: Path, options: dict | 
             translated += len(batch)
             rate = translated / (time.perf_counter() - started)
             log(f"{begin + len(batch)}/{len(sources)} sentences ({rate:.1f}/s)")
-    return {"sentences": len(sources), "resumed_at": done, "translated_now": translated,
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "sentences": len(sources),
+        "resumed_at": done,
+        "translated_now": translated,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main(argv):
@@ -57,17 +63,28 @@ def main(argv):
     from .registry import load_engine, load_folder
 
     parser = argparse.ArgumentParser(prog="python -m translator distill")
-    parser.add_argument("--teacher", required=True, help="engine name or checkpoint folder, optionally :beam=4,... (precision=int8: int8 weights on the CPU)")
+    parser.add_argument(
+        "--teacher",
+        required=True,
+        help="engine name or checkpoint folder, optionally :beam=4,... (precision=int8: int8 weights on the CPU)",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--src", help="file of source sentences, one per line")
     source.add_argument("--corpora", help="comma-separated corpora of --pair whose train sources to distill")
     parser.add_argument("--pair", help="e.g. en-de (with --corpora)")
     parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--out-prefix", required=True,
-                        help="writes PREFIX.<src lang> (the sources) and PREFIX.<tgt lang> (the teacher's outputs)")
-    parser.add_argument("--shard", metavar="K/N", help="distill only the K-th of N contiguous slices (K from 1), "
-                        "writing PREFIX.shard-K-of-N.*; decoding is batch-independent, so concatenating the "
-                        "shards in order gives exactly the unsharded files (one process per core)")
+    parser.add_argument(
+        "--out-prefix",
+        required=True,
+        help="writes PREFIX.<src lang> (the sources) and PREFIX.<tgt lang> (the teacher's outputs)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="distill only the K-th of N contiguous slices (K from 1), "
+        "writing PREFIX.shard-K-of-N.*; decoding is batch-independent, so concatenating the "
+        "shards in order gives exactly the unsharded files (one process per core)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
@@ -78,8 +95,11 @@ def main(argv):
     name, options = parse_system(args.teacher)
     # precision=int8 is a load option (as in evaluate): int8 weights make a CPU teacher ~2-3x faster
     precision = options.pop("precision", None)
-    engine = (load_folder(Path(name), args.device, precision) if Path(name).is_dir()
-              else load_engine(name, args.device, precision))
+    engine = (
+        load_folder(Path(name), args.device, precision)
+        if Path(name).is_dir()
+        else load_engine(name, args.device, precision)
+    )
     src_lang, tgt_lang = engine.info.source_lang, engine.info.target_lang
     if args.src:
         sources = read_lines(args.src)
@@ -102,7 +122,13 @@ def main(argv):
             parser.error(f"{out_path} belongs to different sources; remove it to start over")
         src_path.write_text(expected, encoding="utf-8")
     summary = distill(engine, sources, out_path, options)
-    summary.update(teacher=engine.info.name, options=options, precision=precision or "default", sources=str(src_path), outputs=str(out_path))
+    summary.update(
+        teacher=engine.info.name,
+        options=options,
+        precision=precision or "default",
+        sources=str(src_path),
+        outputs=str(out_path),
+    )
     Path(f"{prefix}.meta.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
     return 0

@@ -3,12 +3,13 @@
 The workers, the CLI and the evaluation routine only ever talk to an :class:`Engine`, so the
 Bergamot wrapper, the torch AR model and the NAR models are interchangeable behind it.
 """
+
 from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Sequence
 
 AR = "AR"
 NAR = "NAR"

@@ -11,6 +11,7 @@ Protocol (shared DESIGN.md §4, WMT efficiency-task style):
   ratios between systems of the same run only.
 The dashboard calls :func:`evaluate_systems`; nothing else measures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,9 @@ import platform
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .corpus import read_parallel
 from .engine import Engine
@@ -126,8 +127,7 @@ def quality(test: TestSet, hyps_by_label: dict[str, list[str]], n_bootstrap: int
     metrics = {"BLEU": BLEU(), "chrF": CHRF()}
     if len(systems) == 1:  # PairedTest needs a baseline and at least one other system
         systems = systems + [("_copy", systems[0][1])]
-    signatures, scores = PairedTest(systems, metrics, [test.references], test_type="bs",
-                                    n_samples=n_bootstrap)()
+    signatures, scores = PairedTest(systems, metrics, [test.references], test_type="bs", n_samples=n_bootstrap)()
     out = {}
     for index, label in enumerate(labels):
         entry = {}
@@ -222,18 +222,24 @@ def sentence_scores(hyps: list[str], refs: list[str]) -> list[dict]:
     from sacrebleu.metrics import BLEU, CHRF
 
     bleu, chrf = BLEU(effective_order=True), CHRF()
-    return [{"bleu": round(bleu.sentence_score(h, [r]).score, 2), "chrf": round(chrf.sentence_score(h, [r]).score, 2)}
-            for h, r in zip(hyps, refs)]
+    return [
+        {"bleu": round(bleu.sentence_score(h, [r]).score, 2), "chrf": round(chrf.sentence_score(h, [r]).score, 2)}
+        for h, r in zip(hyps, refs)
+    ]
 
 
 def environment(threads: int) -> dict:
+    import sacrebleu
     import torch
     import transformers
-    import sacrebleu
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
     cpu = platform.processor()
@@ -245,7 +251,7 @@ def environment(threads: int) -> dict:
     except OSError:
         pass
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -271,15 +277,29 @@ def evaluate_systems(
 
     torch.set_num_threads(threads)
     progress = progress or (lambda message, fraction: None)
-    report = {"protocol": __doc__.split("Protocol")[1].split("The dashboard")[0].strip(),
-              "environment": environment(threads), "baseline": systems[0].label, "test_sets": {}, "systems": []}
+    report = {
+        "protocol": __doc__.split("Protocol")[1].split("The dashboard")[0].strip(),
+        "environment": environment(threads),
+        "baseline": systems[0].label,
+        "test_sets": {},
+        "systems": [],
+    }
     for test in test_sets:
         report["test_sets"][test.id] = {"sentences": len(test.sources), "sha256": test.sha256}
-    results: dict[str, dict] = {s.label: {"name": s.name, "label": s.label, "engine": s.engine.info.as_dict(),
-                                          "decoding": s.options, "precision": s.precision or "default",
-                                          # what actually ran: the engine's defaults overridden by the options
-                                          "decoding_effective": {**s.engine.info.decoding_defaults, **s.options},
-                                          "model": footprint(s.engine), "results": {}} for s in systems}
+    results: dict[str, dict] = {
+        s.label: {
+            "name": s.name,
+            "label": s.label,
+            "engine": s.engine.info.as_dict(),
+            "decoding": s.options,
+            "precision": s.precision or "default",
+            # what actually ran: the engine's defaults overridden by the options
+            "decoding_effective": {**s.engine.info.decoding_defaults, **s.options},
+            "model": footprint(s.engine),
+            "results": {},
+        }
+        for s in systems
+    }
     steps = len(systems) * len(test_sets)
     done = 0
     for test in test_sets:
@@ -292,15 +312,22 @@ def evaluate_systems(
             _reset_peak_memory(system.engine)
             latency_subset = test.sources[:latency_sentences]
             latencies = measure_latency(system, latency_subset)
-            entry = {"latency_ms": {"p50": round(percentile(latencies, 0.5), 2),
-                                    "p95": round(percentile(latencies, 0.95), 2),
-                                    "mean": round(statistics.fmean(latencies), 2), "sentences": len(latencies)},
-                     "throughput": {}}
+            entry = {
+                "latency_ms": {
+                    "p50": round(percentile(latencies, 0.5), 2),
+                    "p95": round(percentile(latencies, 0.95), 2),
+                    "mean": round(statistics.fmean(latencies), 2),
+                    "sentences": len(latencies),
+                },
+                "throughput": {},
+            }
             outputs = None
             for k, batch_size in enumerate(THROUGHPUT_BATCHES):
                 # Progress between phases too: the callback may raise to stop a cancelled run early.
-                progress(f"{system.label} on {test.id}: throughput at batch {batch_size}",
-                         (done + (k + 1) / (len(THROUGHPUT_BATCHES) + 1)) / steps)
+                progress(
+                    f"{system.label} on {test.id}: throughput at batch {batch_size}",
+                    (done + (k + 1) / (len(THROUGHPUT_BATCHES) + 1)) / steps,
+                )
                 outputs, entry["throughput"][str(batch_size)] = measure_throughput(system, test.sources, batch_size)
             hyps_by_label[system.label] = outputs
             entry["peak_memory_mb"] = _peak_memory_mb(system.engine)
@@ -327,8 +354,12 @@ def add_speedups(results: dict[str, dict], test_id: str) -> None:
             ref = results[ar]["results"][test_id]
             entry["speedup"][ar] = {
                 "latency_p50": round(ref["latency_ms"]["p50"] / entry["latency_ms"]["p50"], 2),
-                **{f"throughput_{b}": round(entry["throughput"][b]["sentences_per_s"] / ref["throughput"][b]["sentences_per_s"], 2)
-                   for b in entry["throughput"]},
+                **{
+                    f"throughput_{b}": round(
+                        entry["throughput"][b]["sentences_per_s"] / ref["throughput"][b]["sentences_per_s"], 2
+                    )
+                    for b in entry["throughput"]
+                },
             }
 
 
@@ -365,9 +396,13 @@ def main(argv):
     from .registry import load_engine, load_folder
 
     parser = argparse.ArgumentParser(prog="python -m translator evaluate")
-    parser.add_argument("--system", action="append", required=True,
-                        help="engine name or checkpoint folder, optionally with :opt=val,... (decoding options, and "
-                             "precision=int8 for int8 weights on the CPU); the first is the baseline")
+    parser.add_argument(
+        "--system",
+        action="append",
+        required=True,
+        help="engine name or checkpoint folder, optionally with :opt=val,... (decoding options, and "
+        "precision=int8 for int8 weights on the CPU); the first is the baseline",
+    )
     parser.add_argument("--test-set", action="append", required=True, help="pair/corpus or id=src_file,ref_file")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--limit", type=int, help="use only the first N sentences of each test set")
@@ -388,8 +423,14 @@ def main(argv):
             engine = load_engine(name, args.device, precision)
         systems.append(System(engine.info.name, engine, options, precision))
     tests = [load_test_set(spec, args.data_dir, args.limit) for spec in args.test_set]
-    report = evaluate_systems(systems, tests, args.threads, args.latency_sentences, args.bootstrap,
-                              progress=lambda msg, frac: print(f"[{frac:4.0%}] {msg}", flush=True))
+    report = evaluate_systems(
+        systems,
+        tests,
+        args.threads,
+        args.latency_sentences,
+        args.bootstrap,
+        progress=lambda msg, frac: print(f"[{frac:4.0%}] {msg}", flush=True),
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     print(summary_table(report))
@@ -397,7 +438,10 @@ def main(argv):
 
 
 def summary_table(report: dict) -> str:
-    lines = ["| system | test set | BLEU [95% CI] | chrF | p50 ms | p95 ms | sent/s @64 |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| system | test set | BLEU [95% CI] | chrF | p50 ms | p95 ms | sent/s @64 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for system in report["systems"]:
         for test_id, r in system["results"].items():
             lines.append(

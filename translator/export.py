@@ -4,6 +4,7 @@ Averages the last N validation snapshots (a cheap, reliable gain for Transformer
 best one, and writes the ``save_pretrained``-style folder (fp16 by default) with engine.json and
 a model card that records data, configuration, training time and speed from the run's log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def average_state_dicts(paths: list[Path]) -> dict:
 def training_summary(run_dir: Path) -> dict:
     records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
     speeds = [r["tgt_tokens_per_s"] for r in records if "tgt_tokens_per_s" in r]
-    curve = [{"step": r["step"], "elapsed_min": r["elapsed_min"], "valid_bleu": r["valid_bleu"]}
-             for r in records if "valid_bleu" in r]
+    curve = [
+        {"step": r["step"], "elapsed_min": r["elapsed_min"], "valid_bleu": r["valid_bleu"]}
+        for r in records
+        if "valid_bleu" in r
+    ]
     # The last record with a step: a run stopped from outside (killed, timed out) ends without its own summary.
     last = next((r for r in reversed(records) if "step" in r), {})
     return {
@@ -76,8 +80,12 @@ def earlier_training(config: dict, parameters: int) -> dict | None:
     continues that checkpoint's training: its card carries the earlier steps and minutes (cumulative over
     continuations), so the card's training time is the model's, not only the last run's."""
     card = _earlier_card(config)
-    if (card is None or card.get("architecture") != config["architecture"] or card.get("parameters") != parameters
-            or _pair(card.get("train_config") or {}) != _pair(config)):
+    if (
+        card is None
+        or card.get("architecture") != config["architecture"]
+        or card.get("parameters") != parameters
+        or _pair(card.get("train_config") or {}) != _pair(config)
+    ):
         return None  # a teacher whose layers were copied (or another pair's model), not an earlier run of this model
     return _total_training(config["init_from"], card)
 
@@ -90,10 +98,14 @@ def warm_start_source(config: dict, tokenizer: SubwordTokenizer) -> dict | None:
     if card is None:
         return None
     source_config = card.get("train_config") or {}
-    return {**_total_training(config["init_from"], card), "architecture": card.get("architecture"),
-            "pair": "-".join(str(x) for x in _pair(source_config)),
-            "vocabulary": "shared" if same_vocabulary(SubwordTokenizer.load(config["init_from"]), tokenizer)
-            else "mapped piece by piece"}
+    return {
+        **_total_training(config["init_from"], card),
+        "architecture": card.get("architecture"),
+        "pair": "-".join(str(x) for x in _pair(source_config)),
+        "vocabulary": "shared"
+        if same_vocabulary(SubwordTokenizer.load(config["init_from"]), tokenizer)
+        else "mapped piece by piece",
+    }
 
 
 def export(run_dir: Path, out: Path, average: int, name: str | None, description: str, half: bool = True) -> Path:
@@ -121,8 +133,11 @@ def export(run_dir: Path, out: Path, average: int, name: str | None, description
         "architecture": config["architecture"],
         "parameters": model.num_parameters(),
         "weights": weights_from,
-        "training_data": {"source": config["train_src"], "target": config["train_tgt"],
-                          **({"corpora": config["train_corpora"]} if config.get("train_corpora") else {})},
+        "training_data": {
+            "source": config["train_src"],
+            "target": config["train_tgt"],
+            **({"corpora": config["train_corpora"]} if config.get("train_corpora") else {}),
+        },
         "training": training_summary(run_dir),
         "train_config": config,
     }

@@ -1,4 +1,5 @@
 """``python -m translator list``: the registered translators, as the site sees them."""
+
 import argparse
 import json
 

@@ -4,6 +4,7 @@
 engine's test scores (every system of the report that is this engine, with its decoding options)
 into the card, so the numbers in a card always come from an ``evaluate`` run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,20 +23,22 @@ def scores_from_report(report: dict, engine_name: str) -> list[dict]:
         if system["name"] != engine_name:
             continue
         for test_id, result in system["results"].items():
-            rows.append({
-                "system": system["label"],
-                "decoding": system["decoding"],
-                "test_set": test_id,
-                "sentences": report["test_sets"][test_id]["sentences"],
-                **{k: result[k] for k in SCORE_FIELDS if k in result},
-                "latency_p50_ms": result["latency_ms"]["p50"],
-                "throughput_64_sent_per_s": result["throughput"]["64"]["sentences_per_s"],
-            })
+            rows.append(
+                {
+                    "system": system["label"],
+                    "decoding": system["decoding"],
+                    "test_set": test_id,
+                    "sentences": report["test_sets"][test_id]["sentences"],
+                    **{k: result[k] for k in SCORE_FIELDS if k in result},
+                    "latency_p50_ms": result["latency_ms"]["p50"],
+                    "throughput_64_sent_per_s": result["throughput"]["64"]["sentences_per_s"],
+                }
+            )
     return rows
 
 
 def training_device(config: dict) -> str:
-    """"GPU" or "CPU": minutes on the two are not the same currency, so cards keep them apart."""
+    """ "GPU" or "CPU": minutes on the two are not the same currency, so cards keep them apart."""
     return "GPU" if str(config.get("device") or "cpu").startswith("cuda") else "CPU"
 
 
@@ -64,39 +67,55 @@ def render_markdown(card: dict) -> str:
     if continued:
         total = dict(earlier_minutes(continued))
         total[device] = round(total.get(device, 0) + (training.get("training_minutes") or 0), 2)
-        lines.append(f"- Continued from {continued['checkpoint']}: {continued['steps']} earlier steps, "
-                     f"{minutes_text(earlier_minutes(continued))} earlier ({minutes_text(total)} in all)")
+        lines.append(
+            f"- Continued from {continued['checkpoint']}: {continued['steps']} earlier steps, "
+            f"{minutes_text(earlier_minutes(continued))} earlier ({minutes_text(total)} in all)"
+        )
     source = card.get("warm_started_from")
     if source:
-        lines.append(f"- Warm-started from {source['checkpoint']} ({source['architecture']}, {source['pair']}, vocabulary "
-                     f"{source['vocabulary']}), which had trained {source['steps']} steps in "
-                     f"{minutes_text(earlier_minutes(source))}")
+        lines.append(
+            f"- Warm-started from {source['checkpoint']} ({source['architecture']}, {source['pair']}, vocabulary "
+            f"{source['vocabulary']}), which had trained {source['steps']} steps in "
+            f"{minutes_text(earlier_minutes(source))}"
+        )
     chosen = card.get("weights_chosen_by")
     if chosen:
         scores = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
         lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {scores})")
     for option, tuned in (card.get("decoding_tuned") or {}).items():
         sweep = ", ".join(f"{value}: {score['bleu']}" for value, score in tuned["validation_bleu_by_value"].items())
-        lines.append(f"- Decoding default {option}={tuned['chosen']}, chosen on the {tuned['valid_set']} "
-                     f"(validation BLEU by value: {sweep})")
+        lines.append(
+            f"- Decoding default {option}={tuned['chosen']}, chosen on the {tuned['valid_set']} "
+            f"(validation BLEU by value: {sweep})"
+        )
     config = card.get("train_config") or {}
     if config.get("init_from") or config.get("autocast"):
-        lines.append(f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}")
+        lines.append(
+            f"- Warm start: {config.get('init_from') or 'none'}; mixed precision: {config.get('autocast') or 'none (fp32)'}"
+        )
     curve = training.get("validation_curve") or []
     if curve:
         config = card.get("train_config") or {}
         decoding = ", ".join(f"{k}={v}" for k, v in (config.get("valid_decoding") or {}).items()) or "model defaults"
-        lines.append(f"- Validation BLEU ({decoding}, {config.get('valid_sentences', 500)} sentences of {config.get('valid_src', 'valid')}) "
-                     "by training minute: "
-                     + ", ".join(f"{p['elapsed_min']:.1f} min {p['valid_bleu']}" for p in curve))
+        lines.append(
+            f"- Validation BLEU ({decoding}, {config.get('valid_sentences', 500)} sentences of {config.get('valid_src', 'valid')}) "
+            "by training minute: " + ", ".join(f"{p['elapsed_min']:.1f} min {p['valid_bleu']}" for p in curve)
+        )
     scores = card.get("test_scores") or []
     if scores:
-        lines += ["", f"## Test scores ({card.get('scores_environment', '')})", "",
-                  "| system | test set | sentences | BLEU [95% CI] | chrF | p50 ms | sent/s @64 |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Test scores ({card.get('scores_environment', '')})",
+            "",
+            "| system | test set | sentences | BLEU [95% CI] | chrF | p50 ms | sent/s @64 |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for row in scores:
             ci = row.get("bleu_ci95", ["", ""])
-            lines.append(f"| {row['system']} | {row['test_set']} | {row['sentences']} | {row['bleu']} [{ci[0]}, {ci[1]}] | "
-                         f"{row['chrf']} | {row['latency_p50_ms']} | {row['throughput_64_sent_per_s']} |")
+            lines.append(
+                f"| {row['system']} | {row['test_set']} | {row['sentences']} | {row['bleu']} [{ci[0]}, {ci[1]}] | "
+                f"{row['chrf']} | {row['latency_p50_ms']} | {row['throughput_64_sent_per_s']} |"
+            )
         lines += ["", f"BLEU signature: `{scores[0].get('bleu_signature', '')}`"]
     if card.get("notes"):
         lines += ["", "## Notes", "", card["notes"]]
@@ -122,7 +141,9 @@ def main(argv):
         report = json.loads(Path(args.report).read_text())
         card["test_scores"] = scores_from_report(report, name)
         env = report["environment"]
-        card["scores_environment"] = f"{env['cpu']}, {env['threads']} thread(s), torch {env['torch']}, commit {env['git_commit']}"
+        card["scores_environment"] = (
+            f"{env['cpu']}, {env['threads']} thread(s), torch {env['torch']}, commit {env['git_commit']}"
+        )
     if args.data:
         card["training_data_description"] = args.data
     if args.notes:

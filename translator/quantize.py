@@ -5,6 +5,7 @@ number formats, not architectures. ``int8`` quantizes every ``nn.Linear`` to int
 quantized on the fly (``torch.ao.quantization.quantize_dynamic``, fbgemm/VNNI kernels), including the NAR
 output projection, which is tied to the embedding matrix and therefore gets its own int8 copy. GPUs keep fp16.
 """
+
 from __future__ import annotations
 
 import warnings

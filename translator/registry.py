@@ -5,6 +5,7 @@ checkpoints — every folder under the checkpoints directory that holds an ``eng
 ``engine.json`` carries the :class:`EngineInfo` fields plus ``architecture``, which picks the model
 file that knows how to load the folder. Listing never loads weights; loading is cached per process.
 """
+
 from __future__ import annotations
 
 import json

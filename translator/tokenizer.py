@@ -3,6 +3,7 @@
 Special ids are fixed so every model family can rely on them: pad=0, eos=1, unk=2, mask=3 (CMLM),
 blank=4 (CTC), bos=5.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,7 @@ class SubwordTokenizer:
         self._tok.save(str(Path(folder) / FILE_NAME))
 
     @classmethod
-    def load(cls, folder: str | Path) -> "SubwordTokenizer":
+    def load(cls, folder: str | Path) -> SubwordTokenizer:
         path = Path(folder) / FILE_NAME if Path(folder).is_dir() else Path(folder)
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: no tokenizer in this folder")
@@ -60,7 +61,7 @@ class SubwordTokenizer:
             raise ValueError(f"{path} is not a valid tokenizer file: {exc}") from None
 
     @classmethod
-    def train(cls, files: list[str | Path], vocab_size: int = 8000) -> "SubwordTokenizer":
+    def train(cls, files: list[str | Path], vocab_size: int = 8000) -> SubwordTokenizer:
         tok = Tokenizer(models.Unigram())
         tok.normalizer = normalizers.NFKC()
         tok.pre_tokenizer = pre_tokenizers.Metaspace()

@@ -6,6 +6,7 @@ The run folder (``runs/<name>/``) holds everything needed to continue after a ki
 ``tokenizer.json`` and ``log.jsonl`` (loss, target tokens/s, validation BLEU, wall time).
 Running the same command again resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,6 @@ from .checkpoint import model_class_for
 from .corpus import ParallelCorpus, corpus_training_pairs, read_parallel
 from .models.base import pad_sequences
 from .tokenizer import SubwordTokenizer
-
 
 LR_SCHEDULES = ("inverse_sqrt", "linear")  # see TrainConfig.lr_schedule and learning_rate
 
@@ -76,7 +76,7 @@ class TrainConfig:
             raise ValueError(f"lr_schedule {self.lr_schedule!r}: use one of {', '.join(LR_SCHEDULES)}")
 
     @classmethod
-    def load(cls, path: str | Path, overrides: list[str] = ()) -> "TrainConfig":
+    def load(cls, path: str | Path, overrides: list[str] = ()) -> TrainConfig:
         data = yaml.safe_load(Path(path).read_text())
         for item in overrides:  # --set key=value, parsed as YAML so numbers stay numbers
             key, _, value = item.partition("=")
@@ -182,8 +182,10 @@ def validate(model, tokenizer, sources: list[str], references: list[str], decodi
 # Where a NAR student keeps what an AR (Marian) teacher has: the joint embedding matrix always; the
 # encoder when the student uses the Marian encoder (encoder_type: marian). Our own pre-norm layers
 # (fused k/v) are not the same function as Marian's post-norm ones, so nothing else is copied.
-CROSS_FAMILY_PREFIXES = {"marian.model.shared.weight": "backbone.embed.weight",
-                         "marian.model.encoder.": "backbone.marian_encoder."}
+CROSS_FAMILY_PREFIXES = {
+    "marian.model.shared.weight": "backbone.embed.weight",
+    "marian.model.encoder.": "backbone.marian_encoder.",
+}
 
 
 def _student_name(name: str, own: dict) -> str | None:
@@ -191,7 +193,7 @@ def _student_name(name: str, own: dict) -> str | None:
         return name
     for prefix, replacement in CROSS_FAMILY_PREFIXES.items():
         if name.startswith(prefix):
-            return replacement + name[len(prefix):]
+            return replacement + name[len(prefix) :]
     return None
 
 
@@ -255,10 +257,18 @@ def train(config: TrainConfig) -> dict:
     valid_src, valid_ref = read_parallel(config.valid_src, config.valid_tgt)
     valid_src, valid_ref = valid_src[: config.valid_sentences], valid_ref[: config.valid_sentences]
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-8,
-                                  weight_decay=config.weight_decay)
-    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed": 0.0, "best_bleu": -1.0, "bad_validations": 0,
-             "snapshots": []}
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=config.weight_decay
+    )
+    state = {
+        "step": 0,
+        "epoch": 0,
+        "batch_in_epoch": 0,
+        "elapsed": 0.0,
+        "best_bleu": -1.0,
+        "bad_validations": 0,
+        "snapshots": [],
+    }
     last_path = run_dir / "last.pt"
     if last_path.exists():
         saved = torch.load(last_path, map_location=device, weights_only=False)
@@ -269,11 +279,19 @@ def train(config: TrainConfig) -> dict:
     elif config.init_from:
         copied = warm_start(model, config.init_from, tokenizer)
         print(f"warm start from {config.init_from}: {len(copied)} tensors copied", flush=True)
-    print(f"{config.name}: {model.num_parameters():,} parameters, {len(corpus):,} pairs, "
-          f"{corpus.target_tokens():,} target tokens/epoch", flush=True)
+    print(
+        f"{config.name}: {model.num_parameters():,} parameters, {len(corpus):,} pairs, "
+        f"{corpus.target_tokens():,} target tokens/epoch",
+        flush=True,
+    )
 
     def log(record: dict) -> None:
-        record = {"step": state["step"], "epoch": state["epoch"], "elapsed_min": round(state["elapsed"] / 60, 2), **record}
+        record = {
+            "step": state["step"],
+            "epoch": state["epoch"],
+            "elapsed_min": round(state["elapsed"] / 60, 2),
+            **record,
+        }
         with open(log_path, "a") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         print(json.dumps(record, ensure_ascii=False), flush=True)
@@ -303,9 +321,13 @@ def train(config: TrainConfig) -> dict:
             window["seconds"] += seconds
             window["steps"] += 1
             if state["step"] % 50 == 0:
-                log({"loss": round(window["loss"] / max(window["tokens"], 1), 4),
-                     "tgt_tokens_per_s": round(window["tokens"] / window["seconds"]),
-                     "lr": round(learning_rate(state["step"], config), 7)})
+                log(
+                    {
+                        "loss": round(window["loss"] / max(window["tokens"], 1), 4),
+                        "tgt_tokens_per_s": round(window["tokens"] / window["seconds"]),
+                        "lr": round(learning_rate(state["step"], config), 7),
+                    }
+                )
                 window = {"loss": 0.0, "tokens": 0, "seconds": 0.0, "steps": 0}
             if state["step"] % config.validate_every == 0:
                 stop_reason = validation_round(config, model, tokenizer, valid_src, valid_ref, device, state, log)
@@ -351,8 +373,13 @@ def validation_round(config, model, tokenizer, valid_src, valid_ref, device, sta
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m translator train")
     parser.add_argument("--config", required=True, help="YAML file with TrainConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field, e.g. --set max_minutes=5 --set model.decoder_layers=1")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set max_minutes=5 --set model.decoder_layers=1",
+    )
     args = parser.parse_args(argv)
     train(TrainConfig.load(args.config, args.set))
     return 0

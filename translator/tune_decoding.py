@@ -7,6 +7,7 @@ keeps the best BLEU (ties: the value listed first), and writes it as the checkpo
 (``engine.json``; ``config.json`` too where the model reads its default from there), with the whole
 sweep in the model card. Test sets are never read: the scores of an ``evaluate`` run stay held-out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,10 @@ def sweep(engine, option: str, values: list[float], sources: list[str], referenc
     for value in values:
         outputs = engine.translate_batch(sources, **{option: value}).outputs
         bleu = sacrebleu.corpus_bleu(outputs, [references])
-        scores[str(value)] = {"bleu": round(bleu.score, 2), "length_ratio": round(bleu.sys_len / max(1, bleu.ref_len), 3)}
+        scores[str(value)] = {
+            "bleu": round(bleu.score, 2),
+            "length_ratio": round(bleu.sys_len / max(1, bleu.ref_len), 3),
+        }
     return scores
 
 
@@ -49,7 +53,9 @@ def main(argv) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m translator tune-decoding")
     parser.add_argument("--checkpoint", required=True, type=Path)
-    parser.add_argument("--option", required=True, help="a numeric decoding option the engine declares, e.g. blank_penalty")
+    parser.add_argument(
+        "--option", required=True, help="a numeric decoding option the engine declares, e.g. blank_penalty"
+    )
     parser.add_argument("--values", required=True, help="comma-separated candidates, e.g. 0,1,2,3")
     parser.add_argument("--valid-src", required=True)
     parser.add_argument("--valid-tgt", required=True)
@@ -67,8 +73,9 @@ def main(argv) -> int:
         parser.error(f"--values must be numbers separated by commas, not {args.values!r}")
     engine = load_folder(args.checkpoint, args.device)
     if args.option not in engine.info.decoding_defaults:
-        raise EngineError(f"{engine.info.name} has no decoding option {args.option!r}; "
-                          f"it has {sorted(engine.info.decoding_defaults)}")
+        raise EngineError(
+            f"{engine.info.name} has no decoding option {args.option!r}; it has {sorted(engine.info.decoding_defaults)}"
+        )
     sources, references = read_parallel(args.valid_src, args.valid_tgt)
     sources, references = sources[: args.sentences], references[: args.sentences]
     scores = sweep(engine, args.option, values, sources, references)
@@ -76,8 +83,10 @@ def main(argv) -> int:
     set_default(args.checkpoint, args.option, best)
     card = json.loads((args.checkpoint / CARD).read_text())
     card.setdefault("decoding_tuned", {})[args.option] = {
-        "chosen": best, "validation_bleu_by_value": scores,
-        "valid_set": f"first {len(sources)} sentences of {args.valid_src}", "precision": "default",
+        "chosen": best,
+        "validation_bleu_by_value": scores,
+        "valid_set": f"first {len(sources)} sentences of {args.valid_src}",
+        "precision": "default",
     }
     write_card(args.checkpoint, card)
     print(json.dumps({"checkpoint": str(args.checkpoint), "option": args.option, "chosen": best, "scores": scores}))

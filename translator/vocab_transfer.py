@@ -10,6 +10,7 @@ the decoder already attends to it. Only the vocabulary-indexed rows (embeddings,
   "mean of parts" initialisation), so ``▁Pressione`` begins near ``▁Press`` + ``ione``;
 - a piece the teacher cannot spell at all (only unknown characters) keeps the student's fresh initialisation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,4 +82,3 @@ def map_rows(teacher_value: torch.Tensor, student_value: torch.Tensor, mapping: 
         if teacher_ids:
             result[student_id] = source[teacher_ids].mean(0)
     return result.movedim(0, dim)
-

@@ -6,6 +6,7 @@ services also refuses to start while another run is `running` (then this task re
 acks_late is off here: a benchmark is never re-measured after a crash (half-measured timings are not
 comparable); a lost pool process fires task_failure below, a lost worker is swept at its next start.
 """
+
 import logging
 
 from celery import shared_task
@@ -19,8 +20,14 @@ log = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
 
 
-@shared_task(name=services.BENCH_TASK, bind=True, acks_late=False, max_retries=None,
-             soft_time_limit=settings.NMT_BENCH_SOFT_LIMIT, time_limit=settings.NMT_BENCH_SOFT_LIMIT + 30)
+@shared_task(
+    name=services.BENCH_TASK,
+    bind=True,
+    acks_late=False,
+    max_retries=None,
+    soft_time_limit=settings.NMT_BENCH_SOFT_LIMIT,
+    time_limit=settings.NMT_BENCH_SOFT_LIMIT + 30,
+)
 def run_benchmark(self, run_id: str) -> None:
     if services.run_benchmark(run_id, worker=services.worker_label(self.request.hostname)) == services.BUSY:
         raise self.retry(countdown=BUSY_RETRY_SECONDS)
@@ -38,7 +45,9 @@ def fail_orphaned_runs(sender=None, **_):
     finally:
         connections.close_all()
     if touched:
-        log.warning("marked %d benchmark run(s) failed that an earlier process of %s left running", len(touched), hostname)
+        log.warning(
+            "marked %d benchmark run(s) failed that an earlier process of %s left running", len(touched), hostname
+        )
 
 
 @task_failure.connect

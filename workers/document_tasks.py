@@ -1,4 +1,5 @@
 """The document task and its worker hooks. Thin: everything happens in nmt_site.documents.services."""
+
 import logging
 
 from celery import shared_task

@@ -1,4 +1,5 @@
 """Worker lifecycle hooks: warm engines in every pool process, recover orphaned jobs at start."""
+
 import logging
 
 from celery.exceptions import TimeLimitExceeded

@@ -1,4 +1,5 @@
 """Celery tasks. They receive ids only and call services; state lives in the database."""
+
 from celery import shared_task
 
 from nmt_site.jobs import services

@@ -1,4 +1,5 @@
 """Translation cache in Redis, keyed by engine + decoding options + text (identical requests skip the queue)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Offline language detection (lingua), restricted to the languages our translators read."""
+
 from __future__ import annotations
 
 import threading

@@ -2,6 +2,7 @@
 format the documents app handles), the request waits for the worker to finish it, and /download_file serves
 the stored result. The document's id in the URL is the capability, as in LibreTranslate's download URLs.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,8 +38,9 @@ def _detect_source(name: str, data: bytes, codes: list[str], detect) -> str | No
     return found[0]["language"] if found else None
 
 
-def translate_file(upload, source: str, target: str, translator: str | None, caller: Caller,
-                   detect, codes: list[str]) -> str:
+def translate_file(
+    upload, source: str, target: str, translator: str | None, caller: Caller, detect, codes: list[str]
+) -> str:
     """Translate the upload through the queue; returns "<id>/<file name>" for /download_file/."""
     if upload is None:
         raise ApiError("Invalid request: missing file parameter")
@@ -52,8 +54,9 @@ def translate_file(upload, source: str, target: str, translator: str | None, cal
             source = _detect_source(name, data, codes, detect)
             if source is None:
                 raise ApiError("Invalid request: could not detect the file's language; give source.")
-        job = doc_services.create_documents(owner=owner, files=[(name, data)], source_lang=source,
-                                            target_lang=target, translator=translator)[0]
+        job = doc_services.create_documents(
+            owner=owner, files=[(name, data)], source_lang=source, target_lang=target, translator=translator
+        )[0]
     except JobRequestError as exc:
         raise ApiError(f"Invalid request: {exc.message}", exc.status if 400 <= exc.status < 500 else 400) from None
     # Counted on the extracted segments (the text that will be translated, not the container's bytes).
@@ -73,7 +76,8 @@ def _wait(job_id, timeout: float) -> DocumentJob:
             break
         if time.monotonic() > deadline:
             DocumentJob.objects.filter(pk=job_id, state__in=(JobState.QUEUED, JobState.RUNNING)).update(
-                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now())
+                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now()
+            )
             raise ApiError(f"The file was not translated within {timeout:g} s (server busy); try again.", 503)
         time.sleep(POLL_SECONDS)
     if job.state != JobState.DONE:

@@ -1,4 +1,5 @@
 """format=html: translate the text between tags, keep the tags (and entities) as they are."""
+
 from __future__ import annotations
 
 import html
@@ -25,6 +26,6 @@ def join(pieces: list[str], indexes: list[int], translations: list[str]) -> str:
     for i, text in zip(indexes, translations):
         original = pieces[i]
         lead = original[: len(original) - len(original.lstrip())]
-        trail = original[len(original.rstrip()):]
+        trail = original[len(original.rstrip()) :]
         out[i] = lead + html.escape(text, quote=False) + trail
     return "".join(out)

@@ -1,4 +1,5 @@
 """Who is calling (API key or client address) and whether they may: key checks, rate and character limits."""
+
 from __future__ import annotations
 
 import hashlib

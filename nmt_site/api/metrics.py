@@ -1,6 +1,7 @@
 """Prometheus metrics: request counts and latency (this process), plus queue, job and model figures read
 from Redis and the database at scrape time (so every web process reports the same, whichever is scraped).
 """
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,13 @@ from prometheus_client.core import GaugeMetricFamily
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("nmt_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY)
-LATENCY = Histogram("nmt_http_request_seconds", "HTTP request latency", ["route"], registry=REGISTRY,
-                    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+LATENCY = Histogram(
+    "nmt_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    registry=REGISTRY,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 
 
 def _model(path: str):
@@ -46,8 +52,10 @@ class StateCollector:
             jobs.add_metric([row["state"]], row["n"])
         yield jobs
         # Documents and benchmark runs are jobs too, in their own apps (absent apps are simply not reported).
-        for metric, model_path, text in (("nmt_document_jobs", "documents.DocumentJob", "Document jobs by state"),
-                                         ("nmt_benchmark_runs", "dashboard.BenchmarkRun", "Benchmark runs by state")):
+        for metric, model_path, text in (
+            ("nmt_document_jobs", "documents.DocumentJob", "Document jobs by state"),
+            ("nmt_benchmark_runs", "dashboard.BenchmarkRun", "Benchmark runs by state"),
+        ):
             model = _model(model_path)
             if model is None:
                 continue
@@ -55,11 +63,15 @@ class StateCollector:
             for row in model.objects.values("state").annotate(n=Count("pk")):
                 family.add_metric([row["state"]], row["n"])
             yield family
-        model = GaugeMetricFamily("nmt_model_seconds_total", "Model time spent per engine (finished jobs)",
-                                  labels=["engine"])
+        model = GaugeMetricFamily(
+            "nmt_model_seconds_total", "Model time spent per engine (finished jobs)", labels=["engine"]
+        )
         model_jobs = GaugeMetricFamily("nmt_engine_jobs_total", "Finished jobs per engine", labels=["engine"])
-        rows = TranslationJob.objects.filter(model_seconds__isnull=False).values("translator").annotate(
-            s=Sum("model_seconds"), n=Count("pk"))
+        rows = (
+            TranslationJob.objects.filter(model_seconds__isnull=False)
+            .values("translator")
+            .annotate(s=Sum("model_seconds"), n=Count("pk"))
+        )
         for row in rows:
             model.add_metric([row["translator"]], row["s"] or 0.0)
             model_jobs.add_metric([row["translator"]], row["n"])

@@ -1,4 +1,5 @@
 """API keys: optional (NMT_API_KEY_REQUIRED), each with its own request and character limits."""
+
 import secrets
 
 from django.db import models

@@ -1,4 +1,5 @@
 """Reading LibreTranslate-style parameters from JSON bodies, urlencoded or multipart forms (clients use all three)."""
+
 from __future__ import annotations
 
 import json

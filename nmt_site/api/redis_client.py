@@ -1,4 +1,5 @@
 """One Redis client per process for the API's rate limits and translation cache."""
+
 from functools import lru_cache
 
 import redis

@@ -3,6 +3,7 @@
 Translation never runs in the web process: each request becomes a TranslationJob that a worker runs, and the
 request waits for it (NMT_API_TIMEOUT); results are cached in Redis per engine, options and text.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,18 @@ from .errors import ApiError
 from .limits import Caller, check_chars
 
 LANGUAGE_NAMES = {
-    "en": "English", "pt": "Portuguese", "de": "German", "es": "Spanish", "fr": "French", "it": "Italian",
-    "nl": "Dutch", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ar": "Arabic", "pl": "Polish",
+    "en": "English",
+    "pt": "Portuguese",
+    "de": "German",
+    "es": "Spanish",
+    "fr": "French",
+    "it": "Italian",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ar": "Arabic",
+    "pl": "Polish",
 }
 POLL_SECONDS = 0.05
 
@@ -124,7 +135,10 @@ def _translate_texts(texts: list[str], engine: str, options: dict, caller: Calle
         # All missing texts in one job: their lines are concatenated and split back by line counts.
         lines_per = [len(job_services.split_lines(texts[i])) for i in missing]
         output_lines = _translate_lines(
-            [line for i in missing for line in job_services.split_lines(texts[i])], engine, options, caller,
+            [line for i in missing for line in job_services.split_lines(texts[i])],
+            engine,
+            options,
+            caller,
             use_cache=False,
         )
         pos = 0

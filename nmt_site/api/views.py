@@ -1,4 +1,5 @@
 """LibreTranslate-compatible endpoints plus /metrics and the OpenAPI document. Thin: services do the work."""
+
 from __future__ import annotations
 
 import functools
@@ -76,16 +77,18 @@ def frontend_settings(request):
     langs = services.languages()
     source = {"code": "auto", "name": "Auto Detect"}
     first = langs[0]["targets"][0] if langs and langs[0]["targets"] else "en"
-    return JsonResponse({
-        "apiKeys": True,
-        "keyRequired": settings.NMT_API_KEY_REQUIRED,
-        "charLimit": settings.NMT_API_CHAR_LIMIT,
-        "frontendTimeout": 500,
-        "suggestions": False,
-        "filesTranslation": True,
-        "supportedFilesFormat": files.formats(),
-        "language": {"source": source, "target": {"code": first, "name": services.language_name(first)}},
-    })
+    return JsonResponse(
+        {
+            "apiKeys": True,
+            "keyRequired": settings.NMT_API_KEY_REQUIRED,
+            "charLimit": settings.NMT_API_CHAR_LIMIT,
+            "frontendTimeout": 500,
+            "suggestions": False,
+            "filesTranslation": True,
+            "supportedFilesFormat": files.formats(),
+            "language": {"source": source, "target": {"code": first, "name": services.language_name(first)}},
+        }
+    )
 
 
 @api_view

@@ -3,6 +3,7 @@
 Connect to ws/dashboard/ for every run's updates (overview), or ws/dashboard/<run id>/ for one run;
 the current state is sent at once, then {"type": "run", "run": {...}} on every change.
 """
+
 from __future__ import annotations
 
 from channels.db import database_sync_to_async

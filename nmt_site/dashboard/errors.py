@@ -1,4 +1,5 @@
 """Benchmark request errors reuse the site's user-facing error type (code + message → 4xx JSON)."""
+
 from nmt_site.jobs.errors import JobRequestError as BenchmarkRequestError
 
 

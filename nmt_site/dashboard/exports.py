@@ -1,4 +1,5 @@
 """Tables as CSV or JSON responses. Both carry the same numbers; CSV writes None as an empty cell."""
+
 from __future__ import annotations
 
 import csv

@@ -7,6 +7,7 @@ State machine (moves are conditional UPDATEs in services.py, as for translation 
       │                                a half-measured run is not comparable, so it is failed with the reason)
       ╰──────────┴───────► cancelled
 """
+
 import uuid
 
 from django.db import models

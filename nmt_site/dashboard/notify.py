@@ -1,4 +1,5 @@
 """Pushing a run's state to the pages watching it: its own Channels group, and the overview's group."""
+
 from __future__ import annotations
 
 import logging

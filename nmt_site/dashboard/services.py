@@ -4,6 +4,7 @@ Measuring is translator.evaluate.evaluate_systems (the one measuring routine); t
 requests, queues runs, calls it once per language pair (each pair has its own AR baseline, the first system
 of that pair) and stores the report as rows.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -13,8 +14,8 @@ import os
 import subprocess
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -44,6 +45,7 @@ DEFAULT_ITERATION_SWEEP = (1, 2, 4, 10)
 
 # --- validating requests -------------------------------------------------------------------------------------
 
+
 def _int(value, field: str, lo: int, hi: int, default):
     if value is None or value == "":
         return default
@@ -71,13 +73,15 @@ def _systems(raw) -> list[dict]:
             try:
                 name, options = parse_system(item.strip())
             except Exception:
-                raise BenchmarkRequestError("bad_system", f"Cannot read the system {item!r}: use name:key=value,...") from None
+                raise BenchmarkRequestError(
+                    "bad_system", f"Cannot read the system {item!r}: use name:key=value,..."
+                ) from None
         elif isinstance(item, dict) and isinstance(item.get("translator"), str):
             name, options = item["translator"], item.get("options") or {}
             if not isinstance(options, dict):
                 raise BenchmarkRequestError("bad_options", f"Options of {name} must be an object.")
         else:
-            raise BenchmarkRequestError("bad_system", "Each system is a name or {\"translator\", \"options\"}.")
+            raise BenchmarkRequestError("bad_system", 'Each system is a name or {"translator", "options"}.')
         info = infos.get(name)
         if info is None:
             raise BenchmarkRequestError(
@@ -108,14 +112,18 @@ def _test_sets(raw, systems: list[dict], *, allow_missing: bool = False) -> list
         missing = [t for t in ids if t not in found]
         if missing:
             hint = ", ".join(found) or "none yet: run `python -m translator prepare-data`"
-            raise BenchmarkRequestError("unknown_test_set", f"Unknown test set {', '.join(missing)}. Available: {hint}.")
+            raise BenchmarkRequestError(
+                "unknown_test_set", f"Unknown test set {', '.join(missing)}. Available: {hint}."
+            )
         for test_id in ids:
             if not testsets.load(found[test_id], 1).sources:
                 raise BenchmarkRequestError("empty_test_set", f"The test set {test_id} has zero sentences.")
     pairs = {s["pair"] for s in systems}
     for test_id in ids:
         if test_id.split("/")[0] not in pairs:
-            raise BenchmarkRequestError("test_set_pair", f"No chosen translator translates {test_id.split('/')[0]} ({test_id}).")
+            raise BenchmarkRequestError(
+                "test_set_pair", f"No chosen translator translates {test_id.split('/')[0]} ({test_id})."
+            )
     for pair in pairs:
         if not any(t.startswith(pair + "/") for t in ids):
             raise BenchmarkRequestError("no_test_set_for_pair", f"Choose a test set for the {pair} translators.")
@@ -150,13 +158,20 @@ def validate_request(data: dict, *, allow_missing_test_sets: bool = False) -> di
 
 # --- creating, cancelling ------------------------------------------------------------------------------------
 
+
 def create_run(data: dict, *, kind: str = "user", prepare_data: bool = False, enqueue: bool = True) -> BenchmarkRun:
     clean = validate_request(data, allow_missing_test_sets=prepare_data)
     label = clean.pop("label") or ", ".join(dict.fromkeys(s["translator"] for s in clean["systems"]))
     clean["prepare_data"] = prepare_data
     with transaction.atomic():
-        run = BenchmarkRun.objects.create(label=label[:200], kind=kind, settings=clean, device=clean["device"],
-                                          threads=clean["threads"], progress_message="waiting in the bench queue")
+        run = BenchmarkRun.objects.create(
+            label=label[:200],
+            kind=kind,
+            settings=clean,
+            device=clean["device"],
+            threads=clean["threads"],
+            progress_message="waiting in the bench queue",
+        )
         if enqueue:  # the id goes through the broker only once the row exists for the worker to read
             transaction.on_commit(lambda: enqueue_run(run.id))
     return run
@@ -184,14 +199,21 @@ def default_request() -> dict:
     for info in infos:
         defaults = info.decoding_defaults
         if "beam" in defaults:
-            systems += [{"translator": info.name, "options": {"beam": max(2, defaults["beam"])}},
-                        {"translator": info.name, "options": {"beam": 1}}]
+            systems += [
+                {"translator": info.name, "options": {"beam": max(2, defaults["beam"])}},
+                {"translator": info.name, "options": {"beam": 1}},
+            ]
         elif "iterations" in defaults:
             systems += [{"translator": info.name, "options": {"iterations": n}} for n in DEFAULT_ITERATION_SWEEP]
         else:
             systems.append({"translator": info.name, "options": {}})
-    return {"systems": systems, "test_sets": test_ids, "limit": DEFAULT_LIMIT, "latency_sentences": DEFAULT_LATENCY_SENTENCES,
-            "label": "Default benchmark of the shipped models"}
+    return {
+        "systems": systems,
+        "test_sets": test_ids,
+        "limit": DEFAULT_LIMIT,
+        "latency_sentences": DEFAULT_LATENCY_SENTENCES,
+        "label": "Default benchmark of the shipped models",
+    }
 
 
 def create_default_run(*, enqueue: bool = True) -> BenchmarkRun:
@@ -218,13 +240,25 @@ def import_report(path: Path, *, label: str = "", kind: str = "user") -> Benchma
             if test.sha256 == meta["sha256"]:
                 report["segments"][test_id] = {"sources": test.sources, "references": test.references}
     env = report["environment"]
-    settings_ = {"systems": [{"translator": s_["name"], "options": s_.get("decoding", {})} for s_ in systems],
-                 "test_sets": list(test_sets), "limit": None, "threads": env.get("threads", 1), "imported_from": str(path)}
+    settings_ = {
+        "systems": [{"translator": s_["name"], "options": s_.get("decoding", {})} for s_ in systems],
+        "test_sets": list(test_sets),
+        "limit": None,
+        "threads": env.get("threads", 1),
+        "imported_from": str(path),
+    }
     with transaction.atomic():
         run = BenchmarkRun.objects.create(
-            label=(label or f"Imported: {Path(path).name}")[:200], kind=kind, settings=settings_,
-            device="gpu" if env.get("gpu") else "cpu", threads=env.get("threads", 1), state=RunState.DONE,
-            progress=1.0, progress_message="imported", started_at=timezone.now(), finished_at=timezone.now(),
+            label=(label or f"Imported: {Path(path).name}")[:200],
+            kind=kind,
+            settings=settings_,
+            device="gpu" if env.get("gpu") else "cpu",
+            threads=env.get("threads", 1),
+            state=RunState.DONE,
+            progress=1.0,
+            progress_message="imported",
+            started_at=timezone.now(),
+            finished_at=timezone.now(),
         )
         store_reports(run, [report])
         run.environment["imported_from"] = str(path)
@@ -278,6 +312,7 @@ def cancel_run(run_id) -> BenchmarkRun:
 
 # --- running (bench worker) ----------------------------------------------------------------------------------
 
+
 def _fail(run_id, attempt: int | None, reason: str) -> BenchmarkRun | None:
     qs = BenchmarkRun.objects.filter(pk=run_id)
     qs = qs.filter(state=RunState.RUNNING, attempts=attempt) if attempt else qs.filter(state__in=ACTIVE_STATES)
@@ -302,14 +337,23 @@ def _claim(run: BenchmarkRun, worker: str) -> bool | str:
         # never came back to sweep it): fail it rather than let it block the line forever.
         cutoff = timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 120)
         BenchmarkRun.objects.filter(state=RunState.RUNNING, started_at__lt=cutoff).exclude(pk=run.pk).update(
-            state=RunState.FAILED, finished_at=timezone.now(),
-            error="The worker measuring this run disappeared (no result within the time limit).")
+            state=RunState.FAILED,
+            finished_at=timezone.now(),
+            error="The worker measuring this run disappeared (no result within the time limit).",
+        )
         if BenchmarkRun.objects.filter(state=RunState.RUNNING).exclude(pk=run.pk).exists():
             return BUSY
-        return bool(BenchmarkRun.objects.filter(pk=run.pk, state=RunState.QUEUED, attempts=run.attempts).update(
-            state=RunState.RUNNING, attempts=run.attempts + 1, started_at=timezone.now(), worker=worker, error="",
-            progress=0.0, progress_message="loading translators",
-        ))
+        return bool(
+            BenchmarkRun.objects.filter(pk=run.pk, state=RunState.QUEUED, attempts=run.attempts).update(
+                state=RunState.RUNNING,
+                attempts=run.attempts + 1,
+                started_at=timezone.now(),
+                worker=worker,
+                error="",
+                progress=0.0,
+                progress_message="loading translators",
+            )
+        )
 
 
 def ensure_test_data() -> None:
@@ -317,8 +361,13 @@ def ensure_test_data() -> None:
     if testsets.available():
         return
     out = testsets.data_dir()
-    subprocess.run([sys.executable, "-m", "translator", "prepare-data", "--out", str(out)],
-                   cwd=settings.BASE_DIR, check=True, capture_output=True, timeout=1800)
+    subprocess.run(
+        [sys.executable, "-m", "translator", "prepare-data", "--out", str(out)],
+        cwd=settings.BASE_DIR,
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
 
 
 def run_benchmark(run_id, *, worker: str, load: Callable = load_engine):
@@ -353,8 +402,13 @@ def run_benchmark(run_id, *, worker: str, load: Callable = load_engine):
             return BenchmarkRun.objects.filter(pk=run.pk).first()  # cancelled during the last step
         store_reports(run, reports)
         BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).update(
-            state=RunState.DONE, progress=1.0, progress_message="done", finished_at=timezone.now(),
-            environment=run.environment, protocol=run.protocol, baselines=run.baselines,
+            state=RunState.DONE,
+            progress=1.0,
+            progress_message="done",
+            finished_at=timezone.now(),
+            environment=run.environment,
+            protocol=run.protocol,
+            baselines=run.baselines,
         )
     run.refresh_from_db()
     publish_run(run)
@@ -384,8 +438,9 @@ def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[dict]:
         def progress(message, fraction, index=index):
             _progress(run, attempt, f"{pair}: {message}", (index + fraction) / len(groups))
 
-        report = evaluate_systems(systems, tests, clean["threads"], clean["latency_sentences"],
-                                  clean["n_bootstrap"], progress=progress)
+        report = evaluate_systems(
+            systems, tests, clean["threads"], clean["latency_sentences"], clean["n_bootstrap"], progress=progress
+        )
         # The report holds outputs only; the drill-down also needs what they are compared with.
         report["segments"] = {t.id: {"sources": t.sources, "references": t.references} for t in tests}
         reports.append(report)
@@ -417,34 +472,58 @@ def store_reports(run: BenchmarkRun, reports: list[dict]) -> None:
         for system in report["systems"]:
             engine = system["engine"]
             for test_id, r in system["results"].items():
-                rows.append(BenchmarkResult(
-                    run=run, position=position, system=system["label"], translator=system["name"],
-                    family=engine["family"], architecture=engine.get("architecture", ""),
-                    options=system.get("decoding", {}), decoding=system.get("decoding_effective", system.get("decoding", {})),
-                    is_baseline=system["label"] == report["baseline"], test_set=test_id,
-                    test_sha256=report["test_sets"][test_id]["sha256"], sentences=report["test_sets"][test_id]["sentences"],
-                    bleu=r["bleu"], bleu_ci_low=r["bleu_ci95"][0], bleu_ci_high=r["bleu_ci95"][1],
-                    bleu_p=r["bleu_p_vs_baseline"], bleu_signature=r["bleu_signature"],
-                    chrf=r["chrf"], chrf_ci_low=r["chrf_ci95"][0], chrf_ci_high=r["chrf_ci95"][1],
-                    chrf_p=r["chrf_p_vs_baseline"], chrf_signature=r["chrf_signature"],
-                    latency_p50_ms=r["latency_ms"]["p50"], latency_p95_ms=r["latency_ms"]["p95"],
-                    latency_mean_ms=r["latency_ms"]["mean"], latency_sentences=r["latency_ms"]["sentences"],
-                    throughput16_sps=r["throughput"]["16"]["sentences_per_s"],
-                    throughput16_wps=r["throughput"]["16"]["target_words_per_s"],
-                    throughput64_sps=r["throughput"]["64"]["sentences_per_s"],
-                    throughput64_wps=r["throughput"]["64"]["target_words_per_s"],
-                    repeated_token_rate=r["repeated_token_rate"], peak_memory_mb=r.get("peak_memory_mb"),
-                    parameters=(system.get("model") or {}).get("parameters", engine.get("parameters")),
-                    model_size_mb=(system.get("model") or {}).get("size_mb"),
-                    speedups=r.get("speedup", {}), length_buckets=r.get("length_buckets", {}),
-                ))
+                rows.append(
+                    BenchmarkResult(
+                        run=run,
+                        position=position,
+                        system=system["label"],
+                        translator=system["name"],
+                        family=engine["family"],
+                        architecture=engine.get("architecture", ""),
+                        options=system.get("decoding", {}),
+                        decoding=system.get("decoding_effective", system.get("decoding", {})),
+                        is_baseline=system["label"] == report["baseline"],
+                        test_set=test_id,
+                        test_sha256=report["test_sets"][test_id]["sha256"],
+                        sentences=report["test_sets"][test_id]["sentences"],
+                        bleu=r["bleu"],
+                        bleu_ci_low=r["bleu_ci95"][0],
+                        bleu_ci_high=r["bleu_ci95"][1],
+                        bleu_p=r["bleu_p_vs_baseline"],
+                        bleu_signature=r["bleu_signature"],
+                        chrf=r["chrf"],
+                        chrf_ci_low=r["chrf_ci95"][0],
+                        chrf_ci_high=r["chrf_ci95"][1],
+                        chrf_p=r["chrf_p_vs_baseline"],
+                        chrf_signature=r["chrf_signature"],
+                        latency_p50_ms=r["latency_ms"]["p50"],
+                        latency_p95_ms=r["latency_ms"]["p95"],
+                        latency_mean_ms=r["latency_ms"]["mean"],
+                        latency_sentences=r["latency_ms"]["sentences"],
+                        throughput16_sps=r["throughput"]["16"]["sentences_per_s"],
+                        throughput16_wps=r["throughput"]["16"]["target_words_per_s"],
+                        throughput64_sps=r["throughput"]["64"]["sentences_per_s"],
+                        throughput64_wps=r["throughput"]["64"]["target_words_per_s"],
+                        repeated_token_rate=r["repeated_token_rate"],
+                        peak_memory_mb=r.get("peak_memory_mb"),
+                        parameters=(system.get("model") or {}).get("parameters", engine.get("parameters")),
+                        model_size_mb=(system.get("model") or {}).get("size_mb"),
+                        speedups=r.get("speedup", {}),
+                        length_buckets=r.get("length_buckets", {}),
+                    )
+                )
             position += 1
         for test_id in report["test_sets"]:
             segments = report.get("segments", {}).get(test_id, {})
-            SegmentOutputs.objects.update_or_create(run=run, test_set=test_id, defaults={
-                "sources": segments.get("sources", []), "references": segments.get("references", []),
-                "outputs": {s["label"]: s["results"][test_id]["outputs"] for s in report["systems"]},
-            })
+            SegmentOutputs.objects.update_or_create(
+                run=run,
+                test_set=test_id,
+                defaults={
+                    "sources": segments.get("sources", []),
+                    "references": segments.get("references", []),
+                    "outputs": {s["label"]: s["results"][test_id]["outputs"] for s in report["systems"]},
+                },
+            )
     BenchmarkResult.objects.bulk_create(rows)
 
 
@@ -452,7 +531,11 @@ def recover_orphaned_runs(hostname: str) -> list[str]:
     """At bench-worker start: runs left `running` by an earlier process of this node died with it → failed."""
     touched = []
     for run in BenchmarkRun.objects.filter(state=RunState.RUNNING, worker__startswith=f"{hostname}/"):
-        if _fail(run.pk, run.attempts, "The worker stopped while measuring this run (crash or restart); "
-                                       "half-measured timings are not comparable, so start it again."):
+        if _fail(
+            run.pk,
+            run.attempts,
+            "The worker stopped while measuring this run (crash or restart); "
+            "half-measured timings are not comparable, so start it again.",
+        ):
             touched.append(str(run.pk))
     return touched

@@ -3,6 +3,7 @@
 A test-set id is "<source>-<target>/<corpus>", e.g. "pt-en/libreoffice" reads data/en-pt/libreoffice/test.pt
 as sources and test.en as references. The data directory is settings.NMT_DATA_DIR (tests point it at a fixture).
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Dashboard pages, exports and the benchmark API: thin adapters to services and selectors."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -47,8 +48,14 @@ def overview(request: HttpRequest):
     except BenchmarkRequestError as exc:
         return _error_page(request, exc)
     context = _common(run)
-    context.update({"runs": selectors.recent_runs(), "active": selectors.active_runs(),
-                    "choices": selectors.form_choices(), "bench_queue": settings.NMT_BENCH_QUEUE})
+    context.update(
+        {
+            "runs": selectors.recent_runs(),
+            "active": selectors.active_runs(),
+            "choices": selectors.form_choices(),
+            "bench_queue": settings.NMT_BENCH_QUEUE,
+        }
+    )
     return render(request, "dashboard/overview.html", context)
 
 
@@ -94,6 +101,7 @@ def compare_page(request: HttpRequest):
 
 # --- exports ---------------------------------------------------------------------------------------------------
 
+
 @require_safe
 @json_errors
 def export_run_table(request: HttpRequest, run_id, table: str, fmt: str):
@@ -115,6 +123,7 @@ def export_runs(request: HttpRequest, fmt: str):
 
 
 # --- API -------------------------------------------------------------------------------------------------------
+
 
 @require_http_methods(["GET", "POST"])
 @json_errors

@@ -6,6 +6,7 @@ Server → client: {"type": "document", "document": {...}} (DocumentJob.as_dict 
 {"type": "unsubscribed", "document": id}, {"type": "error", "code", "message", "request_id"}, {"type": "pong"}.
 Only documents of the page's own session (or signed-in user) can be watched: the same ownership rule as jobs.
 """
+
 from __future__ import annotations
 
 from channels.db import database_sync_to_async

@@ -1,4 +1,5 @@
 """Upload and download errors with a message for the person at the page, and the HTTP status that fits."""
+
 from nmt_site.jobs.errors import JobNotFound, JobRequestError
 
 

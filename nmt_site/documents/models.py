@@ -7,6 +7,7 @@ State machine (moves are conditional UPDATEs in services.py, as for TranslationJ
       │          ╰───────► queued   (worker died: requeued by the startup sweep)
       ╰──────────┴───────► cancelled
 """
+
 import uuid
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Pushing a document job's state to the pages watching it (its own Channels group, same mechanism as jobs)."""
+
 from __future__ import annotations
 
 import logging

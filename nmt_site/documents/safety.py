@@ -1,4 +1,5 @@
 """Checks run on every upload before any parser sees the bytes: zip bombs, XML entities, text encodings."""
+
 from __future__ import annotations
 
 import contextvars
@@ -19,29 +20,45 @@ def check_zip(data: bytes, label: str, required: tuple[str, ...] = ()) -> zipfil
     """Open a zip-based document, refusing decompression bombs: member count, per-member and total sizes,
     compression ratio. Every XML member is parsed once with entities and DTDs refused (defusedxml)."""
     if not data.startswith(ZIP_MAGIC):
-        raise UnsupportedFile("not_" + label.lower(), f"This file is not a valid {label} file (it is not a zip container).")
+        raise UnsupportedFile(
+            "not_" + label.lower(), f"This file is not a valid {label} file (it is not a zip container)."
+        )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError, OSError):
-        raise DocumentError("corrupt_file", f"This {label} file is damaged or truncated (the zip cannot be read).") from None
+        raise DocumentError(
+            "corrupt_file", f"This {label} file is damaged or truncated (the zip cannot be read)."
+        ) from None
     if len(infos) > settings.NMT_DOC_ZIP_MAX_MEMBERS:
-        raise DocumentError("zip_bomb", f"This {label} file has {len(infos)} parts; at most "
-                            f"{settings.NMT_DOC_ZIP_MAX_MEMBERS} are accepted.")
+        raise DocumentError(
+            "zip_bomb",
+            f"This {label} file has {len(infos)} parts; at most {settings.NMT_DOC_ZIP_MAX_MEMBERS} are accepted.",
+        )
     total = 0
     for info in infos:
         # file_size is what the header claims; the reads below are capped too, so a lying header gains nothing.
         if info.file_size > settings.NMT_DOC_ZIP_MAX_MEMBER_BYTES:
-            raise DocumentError("zip_bomb", f"A part of this {label} file unpacks to {info.file_size} bytes; "
-                                f"the limit is {settings.NMT_DOC_ZIP_MAX_MEMBER_BYTES}.")
-        if info.compress_size and info.file_size / info.compress_size > settings.NMT_DOC_ZIP_MAX_RATIO \
-                and info.file_size > 1_000_000:
-            raise DocumentError("zip_bomb", f"This {label} file is compressed suspiciously well "
-                                "(a decompression bomb?); it was refused.")
+            raise DocumentError(
+                "zip_bomb",
+                f"A part of this {label} file unpacks to {info.file_size} bytes; "
+                f"the limit is {settings.NMT_DOC_ZIP_MAX_MEMBER_BYTES}.",
+            )
+        if (
+            info.compress_size
+            and info.file_size / info.compress_size > settings.NMT_DOC_ZIP_MAX_RATIO
+            and info.file_size > 1_000_000
+        ):
+            raise DocumentError(
+                "zip_bomb",
+                f"This {label} file is compressed suspiciously well (a decompression bomb?); it was refused.",
+            )
         total += info.file_size
     if total > settings.NMT_DOC_ZIP_MAX_TOTAL_BYTES:
-        raise DocumentError("zip_bomb", f"This {label} file unpacks to {total} bytes; the limit is "
-                            f"{settings.NMT_DOC_ZIP_MAX_TOTAL_BYTES}.")
+        raise DocumentError(
+            "zip_bomb",
+            f"This {label} file unpacks to {total} bytes; the limit is {settings.NMT_DOC_ZIP_MAX_TOTAL_BYTES}.",
+        )
     names = {i.filename for i in infos}
     for name in required:
         if name not in names:
@@ -63,7 +80,9 @@ def read_member(zf: zipfile.ZipFile, info, label: str) -> bytes:
         with zf.open(info) as fh:
             body = fh.read(limit + 1)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError):
-        raise DocumentError("corrupt_file", f"This {label} file is damaged or truncated ({info.filename} cannot be read).") from None
+        raise DocumentError(
+            "corrupt_file", f"This {label} file is damaged or truncated ({info.filename} cannot be read)."
+        ) from None
     if len(body) > limit:
         raise DocumentError("zip_bomb", f"A part of this {label} file unpacks beyond {limit} bytes.")
     return body
@@ -116,16 +135,22 @@ def decode_text(data: bytes, label: str) -> str:
                 pass
     best = matches.best()
     if best is None or best.encoding is None:
-        raise DocumentError("unknown_encoding", f"The text encoding of this {label} file could not be recognised; "
-                            "save it as UTF-8 and upload it again.")
+        raise DocumentError(
+            "unknown_encoding",
+            f"The text encoding of this {label} file could not be recognised; save it as UTF-8 and upload it again.",
+        )
     try:
         return data.decode(best.encoding)
     except (UnicodeDecodeError, LookupError):
-        raise DocumentError("unknown_encoding", f"This {label} file is not valid {best.encoding} text; save it as "
-                            "UTF-8 and upload it again.") from None
+        raise DocumentError(
+            "unknown_encoding",
+            f"This {label} file is not valid {best.encoding} text; save it as UTF-8 and upload it again.",
+        ) from None
 
 
 def check_size(size: int, name: str) -> None:
     if size > settings.NMT_DOC_MAX_FILE_BYTES:
-        raise FileTooLarge("file_too_large", f"'{name}' is {size / 1e6:.1f} MB; the limit per file is "
-                           f"{settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.")
+        raise FileTooLarge(
+            "file_too_large",
+            f"'{name}' is {size / 1e6:.1f} MB; the limit per file is {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.",
+        )

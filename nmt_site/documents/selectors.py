@@ -1,4 +1,5 @@
 """Read-only queries: which document jobs a session may see, and where a job stands in the queue."""
+
 from __future__ import annotations
 
 import uuid

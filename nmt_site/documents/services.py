@@ -5,15 +5,16 @@ second worker never overwrites work that is not theirs. Each batch of segment tr
 same transaction as the progress counter, and only while the job is still running under this attempt, so a
 worker killed at any moment loses at most the batch it was computing and never stores one twice.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
-from typing import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -41,11 +42,21 @@ log = logging.getLogger(__name__)
 DOCUMENT_TASK = "workers.document_tasks.translate_document"
 PROGRESS_INTERVAL_SECONDS = 0.25
 
-__all__ = ["DOCUMENT_TASK", "cancel_document", "create_documents", "download", "expire_documents",
-           "prepare_file", "recover_orphaned_documents", "run_document", "worker_name"]
+__all__ = [
+    "DOCUMENT_TASK",
+    "cancel_document",
+    "create_documents",
+    "download",
+    "expire_documents",
+    "prepare_file",
+    "recover_orphaned_documents",
+    "run_document",
+    "worker_name",
+]
 
 
 # --- upload (web process) ----------------------------------------------------------------------------------
+
 
 @dataclass
 class PreparedFile:
@@ -69,8 +80,11 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
     if not data:
         raise DocumentError("empty_file", f"'{name}' is empty.")
     if len(data) > settings.NMT_DOC_MAX_FILE_BYTES:
-        raise FileTooLarge("file_too_large", f"'{name}' is {len(data) / 1e6:.1f} MB; the limit per file is "
-                           f"{settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.")
+        raise FileTooLarge(
+            "file_too_large",
+            f"'{name}' is {len(data) / 1e6:.1f} MB; the limit per file is "
+            f"{settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.",
+        )
     try:
         with language_hint(source_lang):
             handler.check(data)  # magic bytes, zip bombs, XML entities, encodings
@@ -80,28 +94,38 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
         raise
     except (RecursionError, MemoryError, Exception) as exc:  # parsers raise anything on hostile input
         log.info("could not parse %s: %r", name, exc)
-        raise DocumentError("corrupt_file", f"'{name}' is damaged or not a real {handler.name} file; "
-                            "it cannot be read.") from None
+        raise DocumentError(
+            "corrupt_file", f"'{name}' is damaged or not a real {handler.name} file; it cannot be read."
+        ) from None
     segments: list[tuple[int, str]] = []
     limit = settings.NMT_DOC_MAX_BLOCK_CHARS
     for index, text in enumerate(blocks):
         if not text:
             continue
         if len(text) > limit:
-            raise DocumentError("paragraph_too_long", f"'{name}': a paragraph (or line) has {len(text):,} characters; "
-                                f"the limit is {limit:,}. Is this really a text document?")
+            raise DocumentError(
+                "paragraph_too_long",
+                f"'{name}': a paragraph (or line) has {len(text):,} characters; "
+                f"the limit is {limit:,}. Is this really a text document?",
+            )
         segments.extend((index, sentence) for sentence in split_sentences(text, source_lang))
         if len(segments) > settings.NMT_DOC_MAX_SEGMENTS:
-            raise FileTooLarge("too_many_segments", f"'{name}' has more than {settings.NMT_DOC_MAX_SEGMENTS:,} "
-                               "sentences; split it into smaller files.")
+            raise FileTooLarge(
+                "too_many_segments",
+                f"'{name}' has more than {settings.NMT_DOC_MAX_SEGMENTS:,} sentences; split it into smaller files.",
+            )
     if not segments:
-        raise DocumentError("no_text", f"'{name}' has no text to translate"
-                            + (" (a scanned PDF without a text layer? Run OCR first)." if handler.name == "pdf" else "."))
+        raise DocumentError(
+            "no_text",
+            f"'{name}' has no text to translate"
+            + (" (a scanned PDF without a text layer? Run OCR first)." if handler.name == "pdf" else "."),
+        )
     return PreparedFile(name=name, data=data, handler=handler, segments=segments)
 
 
-def create_documents(*, owner: Owner, files: list[tuple[str, bytes]], source_lang=None, target_lang=None,
-                     translator=None) -> list[DocumentJob]:
+def create_documents(
+    *, owner: Owner, files: list[tuple[str, bytes]], source_lang=None, target_lang=None, translator=None
+) -> list[DocumentJob]:
     """Validate every file first (one bad file refuses the whole upload, with its name in the message), then
     store each as a queued job with its segments and enqueue it after commit."""
     if not owner.known:
@@ -122,17 +146,25 @@ def create_documents(*, owner: Owner, files: list[tuple[str, bytes]], source_lan
         try:
             with transaction.atomic():
                 job = DocumentJob.objects.create(
-                    owner_session=owner.session_key or "", owner_user_id=owner.user_id,
-                    original_name=item.name, stored_name=stored, format=item.handler.name,
+                    owner_session=owner.session_key or "",
+                    owner_user_id=owner.user_id,
+                    original_name=item.name,
+                    stored_name=stored,
+                    format=item.handler.name,
                     output_format=(item.handler.output_extension or PurePath(item.name).suffix.lower()).lstrip("."),
-                    size_bytes=len(item.data), notice=item.handler.notice,
-                    source_lang=info.source_lang, target_lang=info.target_lang, translator=info.name,
+                    size_bytes=len(item.data),
+                    notice=item.handler.notice,
+                    source_lang=info.source_lang,
+                    target_lang=info.target_lang,
+                    translator=info.name,
                     segments_total=len(item.segments),
                     expires_at=timezone.now() + timedelta(hours=settings.NMT_DOC_TTL_HOURS),
                 )
                 Segment.objects.bulk_create(
-                    [Segment(job=job, position=i, block=block, source=text)
-                     for i, (block, text) in enumerate(item.segments)],
+                    [
+                        Segment(job=job, position=i, block=block, source=text)
+                        for i, (block, text) in enumerate(item.segments)
+                    ],
                     batch_size=500,
                 )
                 transaction.on_commit(lambda job_id=job.id: enqueue_document(job_id))
@@ -144,8 +176,9 @@ def create_documents(*, owner: Owner, files: list[tuple[str, bytes]], source_lan
 
 
 def enqueue_document(job_id, continuation_of: int | None = None) -> None:
-    celery_app.send_task(DOCUMENT_TASK, args=[str(job_id)], kwargs={"continuation_of": continuation_of},
-                         queue=settings.NMT_QUEUE)
+    celery_app.send_task(
+        DOCUMENT_TASK, args=[str(job_id)], kwargs={"continuation_of": continuation_of}, queue=settings.NMT_QUEUE
+    )
 
 
 def cancel_document(job_id, owner: Owner) -> DocumentJob:
@@ -183,6 +216,7 @@ def download_name(job: DocumentJob) -> str:
 
 # --- running (worker process) ------------------------------------------------------------------------------
 
+
 def _publish(job_id) -> None:
     job = DocumentJob.objects.filter(pk=job_id).first()
     if job is not None:
@@ -205,8 +239,9 @@ class _LostJob(Exception):
     """The job stopped being ours (cancelled, or claimed by a later attempt) while we translated a batch."""
 
 
-def run_document(job_id, *, worker: str, continuation_of: int | None = None,
-                 load: Callable = load_engine) -> DocumentJob | None:
+def run_document(
+    job_id, *, worker: str, continuation_of: int | None = None, load: Callable = load_engine
+) -> DocumentJob | None:
     """Run one delivery of the document task. Safe to call any number of times for the same job."""
     job = DocumentJob.objects.filter(pk=job_id).first()
     if job is None:
@@ -221,11 +256,19 @@ def run_document(job_id, *, worker: str, continuation_of: int | None = None,
             return DocumentJob.objects.filter(pk=job.pk).first()
     else:
         if job.attempts >= settings.NMT_MAX_ATTEMPTS:
-            return _fail(job.pk, None, f"Gave up after {job.attempts} attempts: the worker translating this "
-                         "document stopped each time (crash, out of memory or time limit).")
+            return _fail(
+                job.pk,
+                None,
+                f"Gave up after {job.attempts} attempts: the worker translating this "
+                "document stopped each time (crash, out of memory or time limit).",
+            )
         attempt = job.attempts + 1
         claimed = DocumentJob.objects.filter(pk=job.pk, state__in=ACTIVE_STATES, attempts=job.attempts).update(
-            state=JobState.RUNNING, attempts=attempt, started_at=timezone.now(), worker=worker, error="",
+            state=JobState.RUNNING,
+            attempts=attempt,
+            started_at=timezone.now(),
+            worker=worker,
+            error="",
             done_at_start=F("segments_done"),
         )
         if not claimed:
@@ -299,7 +342,8 @@ def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
         cached = sum(1 for seg in group if seg.from_cache)
         with transaction.atomic():
             still_ours = DocumentJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
-                segments_done=F("segments_done") + len(group), segments_cached=F("segments_cached") + cached,
+                segments_done=F("segments_done") + len(group),
+                segments_cached=F("segments_cached") + cached,
                 model_seconds=F("model_seconds") + model_seconds,
             )
             if not still_ours:
@@ -307,7 +351,8 @@ def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
             # Only rows still untranslated: a stale duplicate run can never overwrite or double-count.
             for seg in group:
                 Segment.objects.filter(pk=seg.pk, translation__isnull=True).update(
-                    translation=seg.translation, from_cache=seg.from_cache)
+                    translation=seg.translation, from_cache=seg.from_cache
+                )
         now = time.monotonic()
         if now - last_publish >= PROGRESS_INTERVAL_SECONDS:
             last_publish = now
@@ -333,7 +378,9 @@ def _finish(job: DocumentJob, attempt: int) -> DocumentJob | None:
     output_name = storage.save(data, ext)
     now = timezone.now()
     done = DocumentJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
-        state=JobState.DONE, output_name=output_name, finished_at=now,
+        state=JobState.DONE,
+        output_name=output_name,
+        finished_at=now,
         expires_at=now + timedelta(hours=settings.NMT_DOC_TTL_HOURS),
     )
     if not done:
@@ -372,5 +419,3 @@ def expire_documents(now=None) -> int:
         count += 1
     # An active job past its expiry is left alone: it expires TTL after it finishes.
     return count
-
-

@@ -1,4 +1,5 @@
 """Paragraph → sentences, with pysbd (rule-based, Golden Rules tested, handles abbreviations and numbers)."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,37 @@ def _segmenter(lang: str) -> pysbd.Segmenter:
 # Abbreviations pysbd's rules for the language miss (Portuguese borrows the Spanish rules): a "sentence"
 # ending in one of these is glued to the next one.
 _EXTRA_ABBREVIATIONS = {
-    "pt": {"p", "sr", "sra", "srta", "dr", "dra", "prof", "profa", "eng", "exmo", "exma", "av", "p. ex", "ex", "pág",
-           "págs", "n.º", "nº", "etc", "cf", "vol", "cap", "fig", "tel", "lda", "ltda", "s.a", "v. ex", "v. exa"},
+    "pt": {
+        "p",
+        "sr",
+        "sra",
+        "srta",
+        "dr",
+        "dra",
+        "prof",
+        "profa",
+        "eng",
+        "exmo",
+        "exma",
+        "av",
+        "p. ex",
+        "ex",
+        "pág",
+        "págs",
+        "n.º",
+        "nº",
+        "etc",
+        "cf",
+        "vol",
+        "cap",
+        "fig",
+        "tel",
+        "lda",
+        "ltda",
+        "s.a",
+        "v. ex",
+        "v. exa",
+    },
     "de": {"z. b", "bzw", "ca", "usw", "vgl", "nr", "hr", "fr", "dr", "prof", "s", "u. a", "d. h", "evtl", "ggf"},
 }
 
@@ -35,13 +65,14 @@ def _ends_with_abbreviation(sentence: str, lang: str) -> bool:
     words = sentence.rstrip().rstrip(".").lower()
     abbreviations = _EXTRA_ABBREVIATIONS.get(lang, ())
     return sentence.rstrip().endswith(".") and any(
-        words == a or words.endswith(" " + a) or words.endswith("(" + a) for a in abbreviations)
+        words == a or words.endswith(" " + a) or words.endswith("(" + a) for a in abbreviations
+    )
 
 
 def _glue_abbreviations(spans: list[tuple[int, int]], text: str, lang: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for start, end in spans:
-        if out and _ends_with_abbreviation(text[out[-1][0]:out[-1][1]], lang):
+        if out and _ends_with_abbreviation(text[out[-1][0] : out[-1][1]], lang):
             out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
@@ -88,4 +119,4 @@ def _cut_long(sentence: str) -> list[str]:
     if current:
         pieces.append(current)
     # A single "word" longer than the limit (no whitespace at all) is cut hard.
-    return [p[i:i + MAX_SENTENCE_CHARS] for p in pieces for i in range(0, len(p), MAX_SENTENCE_CHARS)]
+    return [p[i : i + MAX_SENTENCE_CHARS] for p in pieces for i in range(0, len(p), MAX_SENTENCE_CHARS)]

@@ -1,4 +1,5 @@
 """Where uploaded and translated files live: NMT_DOC_DIR, under UUID names, never under a served directory."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """HTTP views for documents: thin adapters to services/selectors; JSON errors with 4xx codes."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -29,11 +30,15 @@ def _limits() -> dict:
 @ensure_csrf_cookie
 def upload_page(request: HttpRequest):
     owner = selectors.owner_from_request(request)
-    return render(request, "documents/upload.html", {
-        "translators": translators(),
-        "limits": _limits(),
-        "documents": [selectors.payload(job) for job in selectors.owned_documents(owner)],
-    })
+    return render(
+        request,
+        "documents/upload.html",
+        {
+            "translators": translators(),
+            "limits": _limits(),
+            "documents": [selectors.payload(job) for job in selectors.owned_documents(owner)],
+        },
+    )
 
 
 @require_POST  # CSRF-checked by the middleware like every POST
@@ -42,13 +47,19 @@ def upload_api(request: HttpRequest):
     # Checked before Django reads the body: an oversized request is refused without being stored.
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > settings.NMT_DOC_MAX_REQUEST_BYTES:
-        raise FileTooLarge("request_too_large", f"The upload is {length / 1e6:.1f} MB; the limit per request "
-                           f"is {settings.NMT_DOC_MAX_REQUEST_BYTES / 1e6:.0f} MB.")
+        raise FileTooLarge(
+            "request_too_large",
+            f"The upload is {length / 1e6:.1f} MB; the limit per request "
+            f"is {settings.NMT_DOC_MAX_REQUEST_BYTES / 1e6:.0f} MB.",
+        )
     uploads = request.FILES.getlist("file")
     for upload in uploads:
         if upload.size > settings.NMT_DOC_MAX_FILE_BYTES:
-            raise FileTooLarge("file_too_large", f"'{upload.name}' is {upload.size / 1e6:.1f} MB; the limit "
-                               f"per file is {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.")
+            raise FileTooLarge(
+                "file_too_large",
+                f"'{upload.name}' is {upload.size / 1e6:.1f} MB; the limit "
+                f"per file is {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.",
+            )
     jobs = services.create_documents(
         owner=selectors.owner_from_request(request),
         files=[(upload.name, upload.read()) for upload in uploads],
@@ -62,8 +73,9 @@ def upload_api(request: HttpRequest):
 @require_GET
 def list_api(request: HttpRequest):
     owner = selectors.owner_from_request(request)
-    return JsonResponse({"documents": [selectors.payload(job) for job in selectors.owned_documents(owner)],
-                         "limits": _limits()})
+    return JsonResponse(
+        {"documents": [selectors.payload(job) for job in selectors.owned_documents(owner)], "limits": _limits()}
+    )
 
 
 @require_GET

@@ -18,6 +18,7 @@ Server → client:
     {"type": "pong"}
 A malformed message gets an error frame; the connection stays open.
 """
+
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
@@ -35,8 +36,12 @@ class JobConsumer(WatchingConsumer):
         return group_name(item_id)
 
     def handlers(self) -> dict:
-        return {**super().handlers(), "subscribe": self.on_subscribe, "translate": self.on_translate,
-                "cancel": self.on_cancel}
+        return {
+            **super().handlers(),
+            "subscribe": self.on_subscribe,
+            "translate": self.on_translate,
+            "cancel": self.on_cancel,
+        }
 
     async def on_subscribe(self, content):
         # Ownership is checked before joining the group (raises JobNotFound); the id is normalised so the

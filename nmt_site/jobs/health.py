@@ -1,4 +1,5 @@
 """Health checks for /health: the database, Redis, and that a Celery worker answers a ping."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """What every JSON view of the site shares: the user-facing error type as a 4xx JSON body, and JSON bodies."""
+
 from __future__ import annotations
 
 import functools

@@ -7,6 +7,7 @@ State machine (all moves are conditional UPDATEs in services.py, never read-modi
       │          ╰───────► queued   (worker died: requeued by the startup sweep)
       ╰──────────┴───────► cancelled
 """
+
 import uuid
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Pushing job state to the pages that watch it, through the Channels group of that job."""
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,9 @@ def publish_refinement(job_id, step: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(job_id), {"type": "job.refinement", "job": str(job_id), "step": step})
+        async_to_sync(layer.group_send)(
+            group_name(job_id), {"type": "job.refinement", "job": str(job_id), "step": step}
+        )
     except SoftTimeLimitExceeded:
         raise
     except Exception:

@@ -1,4 +1,5 @@
 """Read-only queries: which translators exist, which jobs a session may see."""
+
 from __future__ import annotations
 
 import uuid

@@ -3,13 +3,14 @@
 Every state move is a conditional UPDATE (``.filter(state=..., attempts=...).update(...)``): whoever loses a
 race, or a task that a broker redelivers after the job finished, changes nothing.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -33,6 +34,7 @@ PROGRESS_INTERVAL_SECONDS = 0.25
 
 
 # --- creating jobs (web process) ---------------------------------------------------------------------------
+
 
 def _require_str(value, field: str, *, required: bool = True) -> str | None:
     if value is None or value == "":
@@ -103,8 +105,9 @@ def validate_options(info: EngineInfo, options) -> dict:
     return dict(options)
 
 
-def create_job(*, owner: Owner, text, source_lang=None, target_lang=None, translator=None, options=None,
-               refine=False) -> TranslationJob:
+def create_job(
+    *, owner: Owner, text, source_lang=None, target_lang=None, translator=None, options=None, refine=False
+) -> TranslationJob:
     """Validate a request, store it as a queued job and enqueue it once the row is committed.
 
     ``refine`` asks the worker to publish every refinement iteration (mask-predict) as it is produced.
@@ -152,6 +155,7 @@ def cancel_job(job_id, owner: Owner) -> TranslationJob:
 
 # --- running jobs (worker process) -------------------------------------------------------------------------
 
+
 def split_lines(text: str) -> list[str]:
     """Translate line by line so the output keeps the input's line and paragraph structure."""
     return text.split("\n")
@@ -192,7 +196,8 @@ def run_job(job_id, *, worker: str, load: Callable = load_engine) -> Translation
         return job
     if job.attempts >= settings.NMT_MAX_ATTEMPTS:
         return _fail(
-            job.pk, None,
+            job.pk,
+            None,
             f"Gave up after {job.attempts} attempts: the worker running this job stopped each time "
             "(crash, out of memory or time limit).",
         )
@@ -223,7 +228,10 @@ def run_job(job_id, *, worker: str, load: Callable = load_engine) -> Translation
         return TranslationJob.objects.filter(pk=job.pk).first()
     output, model_seconds = outcome
     TranslationJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
-        state=JobState.DONE, output_text=output, model_seconds=model_seconds, finished_at=timezone.now(),
+        state=JobState.DONE,
+        output_text=output,
+        model_seconds=model_seconds,
+        finished_at=timezone.now(),
     )
     job.refresh_from_db()
     publish_job(job)
@@ -279,8 +287,13 @@ def _translate_refining(job: TranslationJob, attempt: int, engine) -> tuple[str,
         text = ""
         for step in engine.refinement_steps(line.strip(), **job.options):
             text = step.text.replace("\n", " ")
-            event = {"line": number, "iteration": step.iteration, "text": text,
-                     "masked": len(step.masked_positions), "masked_positions": list(step.masked_positions)}
+            event = {
+                "line": number,
+                "iteration": step.iteration,
+                "text": text,
+                "masked": len(step.masked_positions),
+                "masked_positions": list(step.masked_positions),
+            }
             steps.append(event)
             still_ours = TranslationJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
                 refinement=steps
@@ -319,6 +332,17 @@ def recover_orphaned_jobs(hostname: str) -> list[str]:
 
 
 __all__ = [
-    "JobNotFound", "JobRequestError", "cancel_job", "choose_translator", "create_job", "enqueue_job", "fail_job",
-    "recover_orphaned_jobs", "run_job", "split_lines", "validate_options", "validate_text", "worker_name",
+    "JobNotFound",
+    "JobRequestError",
+    "cancel_job",
+    "choose_translator",
+    "create_job",
+    "enqueue_job",
+    "fail_job",
+    "recover_orphaned_jobs",
+    "run_job",
+    "split_lines",
+    "validate_options",
+    "validate_text",
+    "worker_name",
 ]

@@ -1,4 +1,5 @@
 """HTTP views: thin adapters from requests to services and selectors, JSON errors with 4xx codes."""
+
 from __future__ import annotations
 
 from django.conf import settings

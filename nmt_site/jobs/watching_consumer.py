@@ -4,6 +4,7 @@ A bad frame gets an error frame and the connection stays open (the base class wo
 are dispatched by their "type"; subscriptions are Channels groups, bounded per connection, and left
 on disconnect. Subclasses say which groups to join and add their own message types.
 """
+
 from __future__ import annotations
 
 import json

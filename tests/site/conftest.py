@@ -1,4 +1,5 @@
 """Fixtures for the site tests: one real Celery worker process per session, sessions, websocket clients."""
+
 from __future__ import annotations
 
 import os
@@ -87,9 +88,30 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "nmt_site", "worker", "-Q", f"{settings.NMT_QUEUE},{settings.NMT_BENCH_QUEUE}", "--pool", "prefork",
-             "--concurrency", "1", "-n", name, "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "nmt_site",
+                "worker",
+                "-Q",
+                f"{settings.NMT_QUEUE},{settings.NMT_BENCH_QUEUE}",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "-n",
+                name,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     worker = WorkerProcess(name=name, process=process, log_path=log_path)
     try:

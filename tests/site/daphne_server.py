@@ -1,4 +1,5 @@
 """The real ASGI app under daphne, as a subprocess on the test database, Redis and queue (like the worker)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -42,7 +43,10 @@ def serve_app(log_name: str):
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nmt_site.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

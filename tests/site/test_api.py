@@ -1,4 +1,5 @@
 """The public API through real parts: Django's test client, the real Redis (DB 13) and a real Celery worker."""
+
 from __future__ import annotations
 
 import io
@@ -54,8 +55,9 @@ def test_translate_auto_detects_language_per_item(api):
     body = resp.json()
     assert body["detectedLanguage"]["language"] == "pt" and body["detectedLanguage"]["confidence"] > 50
     assert "coffee" in body["translatedText"].lower()
-    many = post_json(api, "/translate", {"q": ["Bom dia, tudo bem?", "Muito obrigado."], "source": "auto",
-                                         "target": "en"}).json()
+    many = post_json(
+        api, "/translate", {"q": ["Bom dia, tudo bem?", "Muito obrigado."], "source": "auto", "target": "en"}
+    ).json()
     assert [d["language"] for d in many["detectedLanguage"]] == ["pt", "pt"]
 
 
@@ -79,19 +81,22 @@ def test_cache_answers_repeat_without_a_new_job(api):
     assert bad.status_code == 400 and "does not accept" in bad.json()["error"]
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"source": "en", "target": "pt"}, "missing q"),
-    ({"q": "", "source": "en", "target": "pt"}, "missing q"),
-    ({"q": 5, "source": "en", "target": "pt"}, "q must be"),
-    ({"q": ["a", 1], "source": "en", "target": "pt"}, "q must be"),
-    ({"q": "Hi", "target": "pt"}, "missing source"),
-    ({"q": "Hi", "source": "en"}, "missing target"),
-    ({"q": "Hi", "source": "en", "target": "xx"}, "No translator"),
-    ({"q": "Hi", "source": "en", "target": "pt", "format": "pdf"}, "format"),
-    ({"q": "Hi", "source": "en", "target": "pt", "nmt_translator": "nope"}, "Unknown translator"),
-    ({"q": "Hi", "source": "en", "target": "pt", "nmt_options": "[1]"}, "nmt_options"),
-    ({"q": "Hi", "source": "en", "target": "pt", "alternatives": "many"}, "alternatives"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"source": "en", "target": "pt"}, "missing q"),
+        ({"q": "", "source": "en", "target": "pt"}, "missing q"),
+        ({"q": 5, "source": "en", "target": "pt"}, "q must be"),
+        ({"q": ["a", 1], "source": "en", "target": "pt"}, "q must be"),
+        ({"q": "Hi", "target": "pt"}, "missing source"),
+        ({"q": "Hi", "source": "en"}, "missing target"),
+        ({"q": "Hi", "source": "en", "target": "xx"}, "No translator"),
+        ({"q": "Hi", "source": "en", "target": "pt", "format": "pdf"}, "format"),
+        ({"q": "Hi", "source": "en", "target": "pt", "nmt_translator": "nope"}, "Unknown translator"),
+        ({"q": "Hi", "source": "en", "target": "pt", "nmt_options": "[1]"}, "nmt_options"),
+        ({"q": "Hi", "source": "en", "target": "pt", "alternatives": "many"}, "alternatives"),
+    ],
+)
 def test_translate_bad_input_is_400_with_error(api, body, message):
     resp = post_json(api, "/translate", body)
     assert resp.status_code == 400, resp.content
@@ -148,7 +153,7 @@ def test_rate_limit_by_address_without_key(api, settings):
 
 
 def test_translate_file_and_download(api):
-    upload = io.BytesIO("Good morning.\n\nThe house is big.\n".encode())
+    upload = io.BytesIO(b"Good morning.\n\nThe house is big.\n")
     upload.name = "notes.txt"
     resp = api.post("/translate_file", {"file": upload, "source": "en", "target": "pt"})
     assert resp.status_code == 200, resp.content
@@ -196,8 +201,7 @@ def test_translate_file_bad_input(api, settings):
 def test_cors_headers_on_api_only(api):
     resp = api.get("/languages", HTTP_ORIGIN="https://elsewhere.example")
     assert resp["Access-Control-Allow-Origin"] == "*"
-    pre = api.options("/translate", HTTP_ORIGIN="https://elsewhere.example",
-                      HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    pre = api.options("/translate", HTTP_ORIGIN="https://elsewhere.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
     assert pre.status_code == 200 and "POST" in pre["Access-Control-Allow-Methods"]
     assert "Access-Control-Allow-Origin" not in api.get("/", HTTP_ORIGIN="https://elsewhere.example")
 
@@ -255,8 +259,9 @@ def test_timeout_answers_503_and_cancels_the_job(api, settings):
 def test_job_api_options_are_checked_against_the_translator(api):
     client = Client()
     client.get("/")
-    resp = post_json(client, "/api/jobs", {"text": "Hi", "source_lang": "en", "target_lang": "pt",
-                                           "options": {"beam": 5}})
+    resp = post_json(
+        client, "/api/jobs", {"text": "Hi", "source_lang": "en", "target_lang": "pt", "options": {"beam": 5}}
+    )
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_options"
     resp = post_json(client, "/api/jobs", {"text": "Hi", "source_lang": "en", "target_lang": "pt", "options": [1]})
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_options"

@@ -1,4 +1,5 @@
 """Bad input over HTTP and the websocket: a clear message and a 4xx or an error frame, never a 500, no job left."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,7 @@ def test_text_over_the_limit_is_refused_with_the_numbers(client):
     assert TranslationJob.objects.count() == 0
 
 
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", "\"text\"", "\xff\xfe"])
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"text"', "\xff\xfe"])
 def test_malformed_json_body_gets_400(client, raw):
     resp = post(client, None, raw=raw.encode("latin-1"))
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_json"
@@ -114,13 +115,27 @@ def _ws_exchange(session_key, messages):
 def test_malformed_websocket_messages_get_error_frames_and_the_socket_survives(session_key):
     replies, pong = _ws_exchange(
         session_key,
-        ["{oops", "[1,2]", "42", json.dumps({"type": "dance"}), json.dumps({"no": "type"}), b"\x00\x01",
-         json.dumps({"type": "subscribe"}), json.dumps({"type": "subscribe", "job": {"a": 1}})],
+        [
+            "{oops",
+            "[1,2]",
+            "42",
+            json.dumps({"type": "dance"}),
+            json.dumps({"no": "type"}),
+            b"\x00\x01",
+            json.dumps({"type": "subscribe"}),
+            json.dumps({"type": "subscribe", "job": {"a": 1}}),
+        ],
     )
     assert [r["type"] for r in replies] == ["error"] * 8
     assert [r["code"] for r in replies] == [
-        "bad_json", "bad_message", "bad_message", "unknown_type", "unknown_type", "bad_message",
-        "not_found", "not_found",
+        "bad_json",
+        "bad_message",
+        "bad_message",
+        "unknown_type",
+        "unknown_type",
+        "bad_message",
+        "not_found",
+        "not_found",
     ]
     assert all(r["message"] for r in replies)
     assert pong == {"type": "pong"}
@@ -144,8 +159,13 @@ def test_websocket_bad_translate_requests_get_error_frames(session_key):
 
 def test_subscribing_to_another_sessions_job_is_refused(session_key):
     job = TranslationJob.objects.create(
-        owner_session="someone-else", source_lang="en", target_lang="pt", translator="bergamot-en-pt",
-        input_text="secret text", state="done", output_text="texto secreto",
+        owner_session="someone-else",
+        source_lang="en",
+        target_lang="pt",
+        translator="bergamot-en-pt",
+        input_text="secret text",
+        state="done",
+        output_text="texto secreto",
     )
     replies, _ = _ws_exchange(session_key, [json.dumps({"type": "subscribe", "job": str(job.id)})])
     assert replies[0]["type"] == "error" and replies[0]["code"] == "not_found"
@@ -153,8 +173,9 @@ def test_subscribing_to_another_sessions_job_is_refused(session_key):
 
 
 def test_websocket_without_session_cannot_submit(transactional_db):
-    replies, _ = _ws_exchange(None, [json.dumps({"type": "translate", "text": "Hi", "source_lang": "en",
-                                                 "target_lang": "pt"})])
+    replies, _ = _ws_exchange(
+        None, [json.dumps({"type": "translate", "text": "Hi", "source_lang": "en", "target_lang": "pt"})]
+    )
     assert replies[0]["code"] == "no_session"
 
 

@@ -1,4 +1,5 @@
 """The websocket consumer's own behaviour, with the real Redis channel layer (no worker needed)."""
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -14,8 +15,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def make_job(session_key, **fields):
     return TranslationJob.objects.create(
-        owner_session=session_key, source_lang="en", target_lang="pt", translator="bergamot-en-pt",
-        input_text="The cat sleeps.", **fields,
+        owner_session=session_key,
+        source_lang="en",
+        target_lang="pt",
+        translator="bergamot-en-pt",
+        input_text="The cat sleeps.",
+        **fields,
     )
 
 

@@ -1,7 +1,7 @@
 """Through real parts: Redis, a real Celery worker process, the ASGI app with its websocket consumer."""
+
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -29,7 +29,7 @@ async def _receive_until_finished(comm, job_id: str, timeout: float = 60.0, work
     while time.monotonic() < deadline:
         try:
             msg = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log = worker.log_tail() if worker else ""
             raise AssertionError(f"no frame within {timeout} s; got {frames}\n--- worker log ---\n{log}") from None
         if msg["type"] in ("job", "accepted") and msg["job"]["id"] == job_id:
@@ -140,8 +140,12 @@ def test_worker_killed_mid_job_is_retried_and_finishes(celery_worker_process, tr
     lines = [f"Line {i}: the cat sleeps on the green sofa near the open window." for i in range(240)]
     # Created directly (not through create_job) because this input is longer than the page's limit on purpose.
     job = TranslationJob.objects.create(
-        owner_session="kill-test", source_lang="en", target_lang="pt", translator="bergamot-en-pt",
-        input_text="\n".join(lines), progress_total=len(lines),
+        owner_session="kill-test",
+        source_lang="en",
+        target_lang="pt",
+        translator="bergamot-en-pt",
+        input_text="\n".join(lines),
+        progress_total=len(lines),
     )
     services.enqueue_job(job.id)
 
@@ -176,17 +180,23 @@ def test_time_limit_marks_the_job_failed_with_the_reason(celery_worker_process, 
 
     lines = [f"Sentence {i}: the dog runs across the wide green field every morning." for i in range(400)]
     job = TranslationJob.objects.create(
-        owner_session="limit-test", source_lang="en", target_lang="pt", translator="bergamot-en-pt",
-        input_text="\n".join(lines), progress_total=len(lines),
+        owner_session="limit-test",
+        source_lang="en",
+        target_lang="pt",
+        translator="bergamot-en-pt",
+        input_text="\n".join(lines),
+        progress_total=len(lines),
     )
     # Only this message gets a 1 s limit; the input takes several seconds.
-    app.send_task(services.TRANSLATE_TASK, args=[str(job.id)], queue=settings.NMT_QUEUE,
-                  soft_time_limit=1, time_limit=30)
+    app.send_task(
+        services.TRANSLATE_TASK, args=[str(job.id)], queue=settings.NMT_QUEUE, soft_time_limit=1, time_limit=30
+    )
     job = wait_for_state(job.id, ("done", "failed"), timeout=60, worker=celery_worker_process)
     assert job.state == JobState.FAILED, "the input must take longer than 1 s for this test to mean anything"
     assert "time limit" in job.error and job.finished_at is not None
     assert 0 < job.progress_done < len(lines)
 
-    after = services.create_job(owner=services.Owner(session_key="limit-test"), text="Good morning.",
-                                source_lang="en", target_lang="pt")
+    after = services.create_job(
+        owner=services.Owner(session_key="limit-test"), text="Good morning.", source_lang="en", target_lang="pt"
+    )
     assert wait_for_state(after.id, ("done",), worker=celery_worker_process).output_text

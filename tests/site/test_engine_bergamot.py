@@ -1,5 +1,4 @@
 """The pretrained Bergamot engines through the translator library's Engine interface (what workers call)."""
-import pytest
 
 from translator.engine import AR
 from translator.registry import get_info, load_engine

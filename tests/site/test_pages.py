@@ -1,4 +1,5 @@
 """The translate page and the translators API, as a browser first sees them."""
+
 import json
 
 import pytest

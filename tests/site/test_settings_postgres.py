@@ -3,6 +3,7 @@
 Runs in subprocesses, because settings are read once per process. Uses a scratch database that it creates
 and drops, on the PostgreSQL at 127.0.0.1:5432 (CI has one); skipped with a message when none answers.
 """
+
 import os
 import subprocess
 import sys
@@ -20,8 +21,9 @@ PG_BASE = os.environ.get("NMT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0
 
 def run_python(code: str, env_extra: dict) -> subprocess.CompletedProcess:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "nmt_site.settings", **env_extra}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_settings_resolve_to_postgres_engine():
@@ -36,9 +38,15 @@ def test_settings_resolve_to_postgres_engine():
 def test_settings_default_to_sqlite_file():
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     proc = subprocess.run(
-        [sys.executable, "-c", "from django.conf import settings; d = settings.DATABASES['default'];"
-         "print(d['ENGINE'], d['NAME'])"],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "nmt_site.settings"}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; d = settings.DATABASES['default'];print(d['ENGINE'], d['NAME'])",
+        ],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "nmt_site.settings"},
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     engine, name = proc.stdout.split()

@@ -1,5 +1,6 @@
 """The site translates en→de and en→pt with each shipped model: a job through Redis and the real Celery worker, the
 shipped checkpoint loaded by the worker from the registry (linked into the test session's checkpoint folder)."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,13 +33,19 @@ def shipped_models_linked():
 
 
 @pytest.mark.parametrize("pair,name", SHIPPED_MODELS)
-def test_each_shipped_model_translates_through_the_queue(pair, name, shipped_models_linked, celery_worker_process,
-                                                         session_key):
+def test_each_shipped_model_translates_through_the_queue(
+    pair, name, shipped_models_linked, celery_worker_process, session_key
+):
     held_out = HELD_OUT[pair]
     source_lang, target_lang = pair.split("-")
     text = "\n".join(source for source, _ in held_out)
-    job = services.create_job(owner=Owner(session_key=session_key), text=text, source_lang=source_lang,
-                              target_lang=target_lang, translator=name)
+    job = services.create_job(
+        owner=Owner(session_key=session_key),
+        text=text,
+        source_lang=source_lang,
+        target_lang=target_lang,
+        translator=name,
+    )
     job = wait_for_state(job.id, {"done", "failed"}, timeout=120, worker=celery_worker_process)
     assert job.state == "done", job.error
     lines = job.output_text.split("\n")

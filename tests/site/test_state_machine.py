@@ -1,5 +1,6 @@
 """Job state machine: conditional updates, idempotent redelivery, crash recovery. run_job is called directly
 (in this process, with the real Bergamot engine or a stand-in engine); no broker is involved here."""
+
 from __future__ import annotations
 
 import pytest
@@ -70,8 +71,15 @@ def test_redelivery_of_failed_or_cancelled_job_does_nothing(state):
 
 def test_redelivery_after_crash_claims_again_and_resumes():
     # A first attempt translated 2 of 4 lines, then its worker died (state left running).
-    job = make_job("a\nb\nc\nd", state=JobState.RUNNING, attempts=1, worker="host/9",
-                   progress_done=2, output_text="<a>\n<b>", model_seconds=0.5)
+    job = make_job(
+        "a\nb\nc\nd",
+        state=JobState.RUNNING,
+        attempts=1,
+        worker="host/9",
+        progress_done=2,
+        output_text="<a>\n<b>",
+        model_seconds=0.5,
+    )
     engine = CountingEngine()
     with override_settings(NMT_CHUNK_LINES=1):
         job = services.run_job(job.pk, worker="host/10", load=loader(engine))
@@ -182,8 +190,15 @@ def test_task_failure_signal_fails_the_job_after_a_hard_time_limit():
     job = make_job(state=JobState.RUNNING, attempts=1, worker="host/1")
     done = make_job(state=JobState.DONE, output_text="feito")
     for j in (job, done):
-        task_failure.send(sender=translate_job, task_id="t", exception=TimeLimitExceeded(150), args=[str(j.pk)],
-                          kwargs={}, traceback=None, einfo=None)
+        task_failure.send(
+            sender=translate_job,
+            task_id="t",
+            exception=TimeLimitExceeded(150),
+            args=[str(j.pk)],
+            kwargs={},
+            traceback=None,
+            einfo=None,
+        )
     job.refresh_from_db()
     done.refresh_from_db()
     assert job.state == JobState.FAILED and "150 s hard time limit" in job.error

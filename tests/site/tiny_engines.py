@@ -3,6 +3,7 @@ behind the real queue (dashboard, live browser). Importing this module sets NMT_
 it from a conftest: that runs while collecting, before the session's worker starts, and the worker and the
 test process then both list these engines (and never whatever real checkpoints are on this machine).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,13 @@ def saved_tiny_engines(architectures: dict[str, str], steps: int):
     for name, architecture in architectures.items():
         model = build(model_class_for(architecture), TINY)
         train(model, steps)
-        save_folder(CHECKPOINTS / name, model, word_tokenizer(),
-                    {"name": name, "source_lang": "en", "target_lang": "de"}, half=False)
+        save_folder(
+            CHECKPOINTS / name,
+            model,
+            word_tokenizer(),
+            {"name": name, "source_lang": "en", "target_lang": "de"},
+            half=False,
+        )
     yield list(architectures)
     for name in architectures:
         shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)

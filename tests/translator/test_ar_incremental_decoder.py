@@ -1,5 +1,4 @@
 """Our KV-cache decoding loop (the default AR decoder) against transformers' generate() as reference."""
-import torch
 
 from translator.models.ar_transformer import ARTransformer
 
@@ -30,13 +29,17 @@ def test_incremental_decoder_matches_generate_and_is_batch_invariant():
     # same length budget), with and without n-gram blocking.
     for ngram in (0, 2):
         ours = decode(model, src, False, beam=1, no_repeat_ngram_size=ngram)
-        reference = [decode(model, src[i : i + 1], True, beam=1, no_repeat_ngram_size=ngram)[0] for i in range(len(src))]
+        reference = [
+            decode(model, src[i : i + 1], True, beam=1, no_repeat_ngram_size=ngram)[0] for i in range(len(src))
+        ]
         assert ours == reference
     # Beam: never a worse model score than generate's beam (the two differ only in tie-breaking
     # and in when length normalisation is applied).
     ours = decode(model, src, False, beam=4, no_repeat_ngram_size=0, length_penalty=0.0)
-    reference = [decode(model, src[i : i + 1], True, beam=4, no_repeat_ngram_size=0, length_penalty=0.0)[0]
-                 for i in range(len(src))]
+    reference = [
+        decode(model, src[i : i + 1], True, beam=4, no_repeat_ngram_size=0, length_penalty=0.0)[0]
+        for i in range(len(src))
+    ]
     ours_score = model.sequence_score(src, ours)
     ref_score = model.sequence_score(src, reference)
     assert bool((ours_score >= ref_score - 1e-3).all()), (ours_score - ref_score).min()

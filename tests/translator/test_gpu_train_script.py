@@ -3,6 +3,7 @@
 The script only runs on a lent GPU, for minutes that cannot be repeated; a wrong flag there costs the lease. So the
 commands it would run are checked here: every stage's runs, their warm starts, batch sizes and variant options.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,14 @@ SCRIPT = ROOT / "scripts" / "gpu-train-students.sh"
 
 def commands(stage: str, runs: Path, **env) -> dict[str, list[str]]:
     """Run a stage with PYTHON=echo; return each run's would-be command line as a list of arguments."""
-    result = subprocess.run(["bash", str(SCRIPT), stage, str(runs), "4.5"], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PYTHON": "echo", **env}, timeout=60)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), stage, str(runs), "4.5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": "echo", **env},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return {path.stem: path.read_text().split() for path in sorted(runs.glob("*.out"))}
 
@@ -66,8 +73,14 @@ def test_wall_limit_only_wraps_the_command_in_timeout(tmp_path, wall):
 
 
 def test_unknown_stage_is_refused(tmp_path):
-    result = subprocess.run(["bash", str(SCRIPT), "no-such-stage", str(tmp_path)], cwd=ROOT, capture_output=True,
-                            text=True, env={**os.environ, "PYTHON": "echo"}, timeout=60)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "no-such-stage", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": "echo"},
+        timeout=60,
+    )
     assert result.returncode == 2 and "unknown stage" in result.stderr
 
 
@@ -84,5 +97,9 @@ def test_anneal_stage_decays_each_run_to_zero_within_its_step_budget(tmp_path):
         assert config.model["decoder_layers"] == 3 and config.lr_schedule == "linear"
         assert learning_rate(config.max_steps, config) == 0.0 < learning_rate(config.max_steps - 1, config)
         budgets[name] = (config.max_batch_tokens, config.max_steps, config.lr)
-    assert budgets == {"cmlm-e-lin5": (32000, 3300, 5e-4), "cmlm-f-lin3": (32000, 3300, 3e-4),
-                       "cmlm-g-lin7b64": (64000, 1650, 7e-4), "cmlm-h-lin4b16": (16000, 5000, 4e-4)}
+    assert budgets == {
+        "cmlm-e-lin5": (32000, 3300, 5e-4),
+        "cmlm-f-lin3": (32000, 3300, 3e-4),
+        "cmlm-g-lin7b64": (64000, 1650, 7e-4),
+        "cmlm-h-lin4b16": (16000, 5000, 4e-4),
+    }

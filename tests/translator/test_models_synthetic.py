@@ -7,13 +7,13 @@ needs a correct loss, correct masking/glancing, a correct length prediction (CML
 on which tokens occur) and a correct decoder; a break in any of them drops exact-match accuracy far
 below the 90 % asked for. Tiny models, fixed seeds, one CPU thread, a plain AdamW loop.
 """
+
 from __future__ import annotations
 
 import copy
 import itertools
 import math
 import random
-import time
 
 import pytest
 import torch
@@ -38,8 +38,17 @@ FIRST = len(SPECIAL_TOKENS)  # first ordinary token id (6)
 N_SRC = 12  # source tokens FIRST .. FIRST+11
 VOCAB = FIRST + 2 * N_SRC + N_SRC // 3  # mapped tokens + expansion tokens = 34
 MAX_SOURCE_TOKENS = 16
-TINY = dict(vocab_size=VOCAB, d_model=64, heads=4, ffn_dim=128, encoder_layers=2, decoder_layers=2,
-            dropout=0.0, max_positions=64, max_source_tokens=MAX_SOURCE_TOKENS)
+TINY = dict(
+    vocab_size=VOCAB,
+    d_model=64,
+    heads=4,
+    ffn_dim=128,
+    encoder_layers=2,
+    decoder_layers=2,
+    dropout=0.0,
+    max_positions=64,
+    max_source_tokens=MAX_SOURCE_TOKENS,
+)
 AR_EXACT = {"beam": 1, "no_repeat_ngram_size": 0}  # the task has no reason to block n-grams
 
 
@@ -116,6 +125,7 @@ def word_tokenizer() -> SubwordTokenizer:
 # ----------------------------------------------------------------------------- trained models
 # Trained once per module; each within ~20 s on one thread. Partly trained snapshots serve the
 # search-quality tests (a perfect model makes beam = greedy and T=1 = T=10, which proves nothing).
+
 
 @pytest.fixture(scope="module")
 def ar_model():
@@ -212,8 +222,11 @@ def test_uniform_copy_spreads_the_source_over_the_target_positions():
 
     src = pad_sequences([[10, 11, 12, EOS], [20, EOS], [EOS]], PAD)
     tgt_mask = pad_sequences([[1] * 6, [1] * 3, [1, 1]], 0).bool()
-    assert uniform_copy(src, tgt_mask).tolist() == [[10, 10, 11, 11, 12, 12], [20, 20, 20, PAD, PAD, PAD],
-                                                    [EOS, EOS, PAD, PAD, PAD, PAD]]
+    assert uniform_copy(src, tgt_mask).tolist() == [
+        [10, 10, 11, 11, 12, 12],
+        [20, 20, 20, PAD, PAD, PAD],
+        [EOS, EOS, PAD, PAD, PAD, PAD],
+    ]
     short = pad_sequences([[10, 11, 12, 13, EOS]], PAD)
     assert uniform_copy(short, torch.ones(1, 2, dtype=torch.bool)).tolist() == [[10, 12]]
 
@@ -298,6 +311,7 @@ def test_nar_length_never_zero_or_absurd_untrained():
 
 # ----------------------------------------------------------------------------------- CTC parts
 
+
 def test_ctc_collapse():
     b = BLANK
     assert ctc_collapse([]) == []
@@ -370,6 +384,7 @@ def test_nar_losses_survive_an_empty_target():
 
 # --------------------------------------------------------------------- checkpoints and engine
 
+
 def _families(ar_model, cmlm_model, ctc_model):
     return {"transformer": ar_model[0], "cmlm": cmlm_model[0], "ctc-glat": ctc_model}
 
@@ -392,23 +407,32 @@ def test_save_load_round_trip_identical_outputs(tmp_path, ar_model, cmlm_model, 
         folder16 = save_folder(tmp_path / f"{architecture}-16", model, word_tokenizer(), {"name": architecture})
         rounded = copy.deepcopy(model).half().float().eval()
         loaded16, _ = load_model_folder(folder16)
-        assert loaded16.generate(batch.src, **_options(architecture))[0] == rounded.generate(
-            batch.src, **_options(architecture))[0], architecture
+        assert (
+            loaded16.generate(batch.src, **_options(architecture))[0]
+            == rounded.generate(batch.src, **_options(architecture))[0]
+        ), architecture
 
 
 def test_engine_handles_empty_and_over_long_inputs(tmp_path, ar_model, cmlm_model, ctc_model):
     tokenizer = word_tokenizer()
     for architecture, model in _families(ar_model, cmlm_model, ctc_model).items():
-        folder = save_folder(tmp_path / architecture, model, tokenizer,
-                             {"name": f"synthetic-{architecture}", "source_lang": "en", "target_lang": "de"},
-                             half=False)
+        folder = save_folder(
+            tmp_path / architecture,
+            model,
+            tokenizer,
+            {"name": f"synthetic-{architecture}", "source_lang": "en", "target_lang": "de"},
+            half=False,
+        )
         engine = torch_engine.load(folder, device="cpu")
         assert engine.info.family == model.family and engine.info.decoding_defaults == model.decoding_defaults
         src, _ = make_pair(random.Random(5))
-        direct, _ = model.generate(pad_sequences([src + [EOS]], PAD), **{**model.decoding_defaults, **_options(architecture)})
+        direct, _ = model.generate(
+            pad_sequences([src + [EOS]], PAD), **{**model.decoding_defaults, **_options(architecture)}
+        )
         long_input = " ".join(f"t{FIRST + i % N_SRC}" for i in range(3 * MAX_SOURCE_TOKENS))
-        result = engine.translate_batch(["", " t6 t7 t8 ", "   ", long_input, " ".join(f"t{t}" for t in src)],
-                                        **_options(architecture))
+        result = engine.translate_batch(
+            ["", " t6 t7 t8 ", "   ", long_input, " ".join(f"t{t}" for t in src)], **_options(architecture)
+        )
         assert result.outputs[0] == "" and result.outputs[2] == ""
         assert result.outputs[1] and result.outputs[3]
         assert result.details[1]["truncated"] is False and result.details[3]["truncated"] is True

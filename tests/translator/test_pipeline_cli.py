@@ -1,5 +1,6 @@
 """The library's command line end to end on a toy task: train → resume → export → registry →
 distill (resumable) → evaluate JSON. Real training, real decoding, no mocks."""
+
 import json
 
 import pytest
@@ -20,8 +21,22 @@ def trained(tmp_path_factory):
     # Running again with a higher step budget resumes from last.pt instead of starting over.
     assert cli(["train", "--config", str(config)]) == 0
     ckpt = folder / "checkpoints" / "toy-ar"
-    assert cli(["export", "--run", str(folder / "runs" / "toy-transformer"), "--out", str(ckpt),
-                "--average", "2", "--name", "toy-ar"]) == 0
+    assert (
+        cli(
+            [
+                "export",
+                "--run",
+                str(folder / "runs" / "toy-transformer"),
+                "--out",
+                str(ckpt),
+                "--average",
+                "2",
+                "--name",
+                "toy-ar",
+            ]
+        )
+        == 0
+    )
     return folder, paths, ckpt
 
 
@@ -33,8 +48,19 @@ def log_records(folder):
 def evaluate_on_toy(paths, out, systems, latency: int, bootstrap: int) -> int:
     """One `evaluate` CLI run of the given systems on the toy valid split."""
     args = ["evaluate"] + [arg for system in systems for arg in ("--system", system)]
-    return cli(args + ["--test-set", f"toy={paths['valid.en']},{paths['valid.de']}", "--latency-sentences",
-                       str(latency), "--bootstrap", str(bootstrap), "--out", str(out)])
+    return cli(
+        args
+        + [
+            "--test-set",
+            f"toy={paths['valid.en']},{paths['valid.de']}",
+            "--latency-sentences",
+            str(latency),
+            "--bootstrap",
+            str(bootstrap),
+            "--out",
+            str(out),
+        ]
+    )
 
 
 def test_training_resumes_and_learns(trained, capsys):
@@ -67,17 +93,43 @@ def test_exported_folder_is_complete_and_registered(trained, monkeypatch):
 def test_distill_writes_aligned_outputs_and_resumes(trained):
     folder, paths, ckpt = trained
     prefix = folder / "kd" / "valid"
-    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["valid.en"]),
-                "--out-prefix", str(prefix)]) == 0
+    assert (
+        cli(
+            [
+                "distill",
+                "--teacher",
+                f"{ckpt}:beam=1,no_repeat_ngram_size=0",
+                "--src",
+                str(paths["valid.en"]),
+                "--out-prefix",
+                str(prefix),
+            ]
+        )
+        == 0
+    )
     full = (folder / "kd" / "valid.de").read_text().splitlines()
     sources = paths["valid.en"].read_text().splitlines()
     assert len(full) == len(sources)
-    assert sum(out == src.upper() for out, src in zip(full, sources)) >= 0.75 * len(sources)  # last-word slips on 7-word inputs are allowed
+    assert sum(out == src.upper() for out, src in zip(full, sources)) >= 0.75 * len(
+        sources
+    )  # last-word slips on 7-word inputs are allowed
     # Simulate a kill mid-write: a cut-off file resumes after its last complete line.
     text = (folder / "kd" / "valid.de").read_text()
     (folder / "kd" / "valid.de").write_text(text[: len(text) // 2 + 3])
-    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["valid.en"]),
-                "--out-prefix", str(prefix)]) == 0
+    assert (
+        cli(
+            [
+                "distill",
+                "--teacher",
+                f"{ckpt}:beam=1,no_repeat_ngram_size=0",
+                "--src",
+                str(paths["valid.en"]),
+                "--out-prefix",
+                str(prefix),
+            ]
+        )
+        == 0
+    )
     assert (folder / "kd" / "valid.de").read_text().splitlines() == full
     meta = json.loads((folder / "kd" / "valid.meta.json").read_text())
     assert 0 < meta["resumed_at"] < len(sources)
@@ -112,7 +164,9 @@ def test_evaluate_writes_protocol_json(trained):
 def test_int8_precision_is_a_load_option_measured_beside_fp32(trained):
     folder, paths, ckpt = trained
     out = folder / "eval-int8.json"
-    assert evaluate_on_toy(paths, out, [f"{ckpt}:beam=1", f"{ckpt}:beam=1,precision=int8"], latency=5, bootstrap=50) == 0
+    assert (
+        evaluate_on_toy(paths, out, [f"{ckpt}:beam=1", f"{ckpt}:beam=1,precision=int8"], latency=5, bootstrap=50) == 0
+    )
     fp32, int8 = json.loads(out.read_text())["systems"]
     assert (fp32["label"], int8["label"]) == ("toy-ar beam=1", "toy-ar beam=1 int8")
     assert int8["precision"] == "int8" and int8["decoding"] == {"beam": 1}  # not passed on as a decoding option
@@ -153,14 +207,46 @@ def ctc_student(trained):
     """AR teacher → distilled corpus → CTC-GLAT student, all from the CLI."""
     folder, paths, ckpt = trained
     prefix = folder / "kd" / "train"
-    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0", "--src", str(paths["train.en"]),
-                "--out-prefix", str(prefix)]) == 0
-    config = toy_config(folder, {**paths, "train.en": prefix.with_suffix(".en"), "train.de": prefix.with_suffix(".de")},
-                        architecture="ctc-glat", lr=0.002, max_steps=300, validate_every=150)
+    assert (
+        cli(
+            [
+                "distill",
+                "--teacher",
+                f"{ckpt}:beam=1,no_repeat_ngram_size=0",
+                "--src",
+                str(paths["train.en"]),
+                "--out-prefix",
+                str(prefix),
+            ]
+        )
+        == 0
+    )
+    config = toy_config(
+        folder,
+        {**paths, "train.en": prefix.with_suffix(".en"), "train.de": prefix.with_suffix(".de")},
+        architecture="ctc-glat",
+        lr=0.002,
+        max_steps=300,
+        validate_every=150,
+    )
     assert cli(["train", "--config", str(config)]) == 0
     student = folder / "checkpoints" / "toy-ctc"
-    assert cli(["export", "--run", str(folder / "runs" / "toy-ctc-glat"), "--out", str(student),
-                "--average", "1", "--name", "toy-ctc"]) == 0
+    assert (
+        cli(
+            [
+                "export",
+                "--run",
+                str(folder / "runs" / "toy-ctc-glat"),
+                "--out",
+                str(student),
+                "--average",
+                "1",
+                "--name",
+                "toy-ctc",
+            ]
+        )
+        == 0
+    )
     return student
 
 
@@ -170,9 +256,26 @@ def test_distilled_nar_student_end_to_end(trained, ctc_student):
     student = ctc_student
     assert json.loads((student / "engine.json").read_text())["family"] == "NAR"
     out = folder / "eval-student.json"
-    assert cli(["evaluate", "--system", f"{ckpt}:beam=1", "--system", str(student),
-                "--test-set", f"toy={paths['valid.en']},{paths['valid.de']}",
-                "--latency-sentences", "10", "--bootstrap", "100", "--out", str(out)]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--system",
+                f"{ckpt}:beam=1",
+                "--system",
+                str(student),
+                "--test-set",
+                f"toy={paths['valid.en']},{paths['valid.de']}",
+                "--latency-sentences",
+                "10",
+                "--bootstrap",
+                "100",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     nar = report["systems"][1]["results"]["toy"]
     assert nar["bleu"] > 80, nar["bleu"]
@@ -190,8 +293,24 @@ def test_tune_decoding_writes_the_best_validation_value_as_the_default(trained, 
     student = tmp_path / "toy-ctc"
     shutil.copytree(ctc_student, student)
     # A huge blank penalty forbids blanks, so repeated letters merge: it must lose to no penalty.
-    assert cli(["tune-decoding", "--checkpoint", str(student), "--option", "blank_penalty", "--values", "1000,0",
-                "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])]) == 0
+    assert (
+        cli(
+            [
+                "tune-decoding",
+                "--checkpoint",
+                str(student),
+                "--option",
+                "blank_penalty",
+                "--values",
+                "1000,0",
+                "--valid-src",
+                str(paths["valid.en"]),
+                "--valid-tgt",
+                str(paths["valid.de"]),
+            ]
+        )
+        == 0
+    )
     card = json.loads((student / "model_card.json").read_text())
     tuned = card["decoding_tuned"]["blank_penalty"]
     scores = tuned["validation_bleu_by_value"]
@@ -201,19 +320,61 @@ def test_tune_decoding_writes_the_best_validation_value_as_the_default(trained, 
     assert json.loads((student / "config.json").read_text())["blank_penalty"] == 0
     assert "Decoding default blank_penalty=0" in (student / "README.md").read_text()
     # With only the bad value offered, it becomes the default: the engine decodes with it unless told otherwise.
-    assert cli(["tune-decoding", "--checkpoint", str(student), "--option", "blank_penalty", "--values", "1000",
-                "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])]) == 0
+    assert (
+        cli(
+            [
+                "tune-decoding",
+                "--checkpoint",
+                str(student),
+                "--option",
+                "blank_penalty",
+                "--values",
+                "1000",
+                "--valid-src",
+                str(paths["valid.en"]),
+                "--valid-tgt",
+                str(paths["valid.de"]),
+            ]
+        )
+        == 0
+    )
     engine = load_folder(student)
     assert engine.info.decoding_defaults["blank_penalty"] == 1000
     sources = paths["valid.en"].read_text().splitlines()[:20]
     assert engine.translate_batch(sources).outputs == engine.translate_batch(sources, blank_penalty=1000).outputs
     assert engine.translate_batch(sources).outputs != engine.translate_batch(sources, blank_penalty=0).outputs
     with pytest.raises(EngineError, match="no decoding option"):
-        cli(["tune-decoding", "--checkpoint", str(student), "--option", "beam", "--values", "1,2",
-             "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])])
+        cli(
+            [
+                "tune-decoding",
+                "--checkpoint",
+                str(student),
+                "--option",
+                "beam",
+                "--values",
+                "1,2",
+                "--valid-src",
+                str(paths["valid.en"]),
+                "--valid-tgt",
+                str(paths["valid.de"]),
+            ]
+        )
     with pytest.raises(SystemExit):
-        cli(["tune-decoding", "--checkpoint", str(student), "--option", "blank_penalty", "--values", "a,b",
-             "--valid-src", str(paths["valid.en"]), "--valid-tgt", str(paths["valid.de"])])
+        cli(
+            [
+                "tune-decoding",
+                "--checkpoint",
+                str(student),
+                "--option",
+                "blank_penalty",
+                "--values",
+                "a,b",
+                "--valid-src",
+                str(paths["valid.en"]),
+                "--valid-tgt",
+                str(paths["valid.de"]),
+            ]
+        )
 
 
 def test_unknown_characters_and_mixed_scripts_do_not_crash(trained, monkeypatch):
@@ -233,8 +394,22 @@ def test_distill_shards_concatenate_to_the_unsharded_output(trained):
     whole, shards = folder / "kd-shards" / "whole", folder / "kd-shards" / "part"
     assert cli(["distill", "--teacher", teacher, "--src", str(paths["valid.en"]), "--out-prefix", str(whole)]) == 0
     for k in (1, 2, 3):
-        assert cli(["distill", "--teacher", teacher, "--src", str(paths["valid.en"]), "--out-prefix", str(shards),
-                    "--shard", f"{k}/3"]) == 0
+        assert (
+            cli(
+                [
+                    "distill",
+                    "--teacher",
+                    teacher,
+                    "--src",
+                    str(paths["valid.en"]),
+                    "--out-prefix",
+                    str(shards),
+                    "--shard",
+                    f"{k}/3",
+                ]
+            )
+            == 0
+        )
     for lang in ("en", "de"):
         joined = "".join((folder / "kd-shards" / f"part.shard-{k}-of-3.{lang}").read_text() for k in (1, 2, 3))
         assert joined == (folder / "kd-shards" / f"whole.{lang}").read_text()
@@ -244,8 +419,20 @@ def test_distill_with_an_int8_teacher(trained):
     """precision=int8 loads the teacher with int8 weights (a load option, not a decoding option) and the run says so."""
     folder, paths, ckpt = trained
     prefix = folder / "kd-int8" / "valid"
-    assert cli(["distill", "--teacher", f"{ckpt}:beam=1,no_repeat_ngram_size=0,precision=int8", "--src",
-                str(paths["valid.en"]), "--out-prefix", str(prefix)]) == 0
+    assert (
+        cli(
+            [
+                "distill",
+                "--teacher",
+                f"{ckpt}:beam=1,no_repeat_ngram_size=0,precision=int8",
+                "--src",
+                str(paths["valid.en"]),
+                "--out-prefix",
+                str(prefix),
+            ]
+        )
+        == 0
+    )
     meta = json.loads((folder / "kd-int8" / "valid.meta.json").read_text())
     assert meta["precision"] == "int8" and "precision" not in meta["options"]
     outputs = (folder / "kd-int8" / "valid.de").read_text().splitlines()
@@ -253,8 +440,17 @@ def test_distill_with_an_int8_teacher(trained):
     assert len(outputs) == len(sources)
     assert sum(out == src.upper() for out, src in zip(outputs, sources)) >= 0.75 * len(sources)
     with pytest.raises(EngineError, match="precision"):
-        cli(["distill", "--teacher", f"{ckpt}:beam=1,precision=int4", "--src", str(paths["valid.en"]),
-             "--out-prefix", str(folder / "kd-int4" / "valid")])
+        cli(
+            [
+                "distill",
+                "--teacher",
+                f"{ckpt}:beam=1,precision=int4",
+                "--src",
+                str(paths["valid.en"]),
+                "--out-prefix",
+                str(folder / "kd-int4" / "valid"),
+            ]
+        )
 
 
 def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
@@ -278,7 +474,9 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     src = torch.tensor([tokenizer.encode(["alpha beta gamma"])[0] + [tokenizer.eos_id]])
     ctc.eval()
     ours = ctc.backbone.encode(src, src.ne(tokenizer.pad_id))
-    theirs = teacher.marian.model.encoder(input_ids=src, attention_mask=src.ne(tokenizer.pad_id).long()).last_hidden_state
+    theirs = teacher.marian.model.encoder(
+        input_ids=src, attention_mask=src.ne(tokenizer.pad_id).long()
+    ).last_hidden_state
     assert torch.allclose(ours, theirs, atol=1e-5)
     # ... and the tied embedding survives the fp16 checkpoint round trip (one tensor, two names).
     from translator.checkpoint import save_folder
@@ -293,8 +491,17 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     assert "marian.model.encoder.layers.1.fc1.weight" in copied
     assert not any(".encoder.layers.2." in name for name in copied)
     # Through the CLI: warm-started from the trained toy model, validation is near perfect at once.
-    config = toy_config(folder, paths, name="toy-warm", init_from=str(ckpt), tokenizer=str(ckpt),
-                        max_steps=20, validate_every=20, lr=1e-5, autocast="bf16")
+    config = toy_config(
+        folder,
+        paths,
+        name="toy-warm",
+        init_from=str(ckpt),
+        tokenizer=str(ckpt),
+        max_steps=20,
+        validate_every=20,
+        lr=1e-5,
+        autocast="bf16",
+    )
     assert cli(["train", "--config", str(config)]) == 0
     records = [json.loads(line) for line in (folder / "runs" / "toy-warm" / "log.jsonl").read_text().splitlines()]
     assert [r["valid_bleu"] for r in records if "valid_bleu" in r][0] > 90
@@ -310,9 +517,12 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     card = json.loads((continued / "model_card.json").read_text())
     assert card["training"]["steps"] == 20
     assert "warm_started_from" not in card
-    assert card["continued_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
-                                      "training_minutes": earlier["training_minutes"],
-                                      "minutes_by_device": {"CPU": earlier["training_minutes"]}}
+    assert card["continued_from"] == {
+        "checkpoint": str(ckpt),
+        "steps": earlier["steps"],
+        "training_minutes": earlier["training_minutes"],
+        "minutes_by_device": {"CPU": earlier["training_minutes"]},
+    }
     assert f"{earlier['steps']} earlier steps" in (continued / "README.md").read_text()
     # A student warm-started from a different model (here the deeper AR copies layers of the teacher) is not a
     # continuation: only same architecture and size count.
@@ -339,8 +549,17 @@ def test_learning_rate_schedules_warm_up_then_decay_their_own_way():
     """inverse_sqrt keeps decaying slowly; linear reaches 0 exactly at max_steps (a fixed step budget)."""
     from translator.train import TrainConfig, learning_rate
 
-    common = dict(name="x", architecture="cmlm", source_lang="en", target_lang="de", valid_src="v.en",
-                  valid_tgt="v.de", lr=1e-3, warmup_steps=100, max_steps=1100)
+    common = dict(
+        name="x",
+        architecture="cmlm",
+        source_lang="en",
+        target_lang="de",
+        valid_src="v.en",
+        valid_tgt="v.de",
+        lr=1e-3,
+        warmup_steps=100,
+        max_steps=1100,
+    )
     inverse_sqrt = TrainConfig(**common)
     linear = TrainConfig(**common, lr_schedule="linear")
     for config in (inverse_sqrt, linear):
@@ -397,26 +616,42 @@ def test_warm_start_from_another_vocabulary_maps_rows_piece_by_piece(trained):
     moved = [p for p, i in student_tok.vocabulary().items() if teacher_tok.token_id(p) not in (None, i)]
     assert moved, "the test needs pieces whose ids differ between the vocabularies"
 
-    config = toy_config(folder, new_pair, name="toy-transfer", init_from=str(ckpt), tokenizer=str(folder / "data-new"),
-                        max_steps=10, validate_every=10, lr=1e-6)
+    config = toy_config(
+        folder,
+        new_pair,
+        name="toy-transfer",
+        init_from=str(ckpt),
+        tokenizer=str(folder / "data-new"),
+        max_steps=10,
+        validate_every=10,
+        lr=1e-6,
+    )
     assert cli(["train", "--config", str(config)]) == 0
     records = [json.loads(line) for line in (folder / "runs" / "toy-transfer" / "log.jsonl").read_text().splitlines()]
     assert [r["valid_bleu"] for r in records if "valid_bleu" in r][0] > 80
     # The row of a moved piece is the teacher's row of that piece.
     student = torch.load(folder / "runs" / "toy-transfer" / "best.pt", weights_only=True)
     piece = moved[0]
-    assert torch.allclose(student["marian.model.shared.weight"][student_tok.token_id(piece)],
-                          teacher.state_dict()["marian.model.shared.weight"][teacher_tok.token_id(piece)], atol=1e-3)
+    assert torch.allclose(
+        student["marian.model.shared.weight"][student_tok.token_id(piece)],
+        teacher.state_dict()["marian.model.shared.weight"][teacher_tok.token_id(piece)],
+        atol=1e-3,
+    )
     # The card names the model it started from, that model's own training cost and the vocabulary mapping.
     out = folder / "checkpoints" / "toy-transfer"
     assert cli(["export", "--run", str(folder / "runs" / "toy-transfer"), "--out", str(out)]) == 0
     card = json.loads((out / "model_card.json").read_text())
     earlier = json.loads((ckpt / "model_card.json").read_text())["training"]
     assert "continued_from" not in card
-    assert card["warm_started_from"] == {"checkpoint": str(ckpt), "steps": earlier["steps"],
-                                         "training_minutes": earlier["training_minutes"],
-                                         "minutes_by_device": {"CPU": earlier["training_minutes"]}, "architecture": "transformer",
-                                         "pair": "en-de", "vocabulary": "mapped piece by piece"}
+    assert card["warm_started_from"] == {
+        "checkpoint": str(ckpt),
+        "steps": earlier["steps"],
+        "training_minutes": earlier["training_minutes"],
+        "minutes_by_device": {"CPU": earlier["training_minutes"]},
+        "architecture": "transformer",
+        "pair": "en-de",
+        "vocabulary": "mapped piece by piece",
+    }
     assert "vocabulary mapped piece by piece" in (out / "README.md").read_text()
 
 
@@ -430,15 +665,32 @@ def test_export_better_keeps_the_higher_scoring_weights_and_says_so(trained, tmp
     export_better = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(export_better)
     out = tmp_path / "better"
-    assert export_better.main([str(folder / "runs" / "toy-transformer"), str(out), "--average", "2",
-                               "--name", "toy-better", "--description", "toy words, upper-cased"]) == 0
+    assert (
+        export_better.main(
+            [
+                str(folder / "runs" / "toy-transformer"),
+                str(out),
+                "--average",
+                "2",
+                "--name",
+                "toy-better",
+                "--description",
+                "toy words, upper-cased",
+            ]
+        )
+        == 0
+    )
     # A run named otherwise (e.g. a continuation run) still exports under the shipped engine name.
     engine = json.loads((out / "engine.json").read_text())
     assert engine["name"] == "toy-better" and engine["description"] == "toy words, upper-cased"
     card = json.loads((out / "model_card.json").read_text())
     scores, kept = card["weights_chosen_by"]["validation_bleu"], card["weights_chosen_by"]["kept"]
     assert set(scores) == {"average", "best"} and kept == max(scores, key=scores.get)
-    assert card["weights"].startswith("average of 2") if kept == "average" else card["weights"] == "best validation snapshot"
+    assert (
+        card["weights"].startswith("average of 2")
+        if kept == "average"
+        else card["weights"] == "best validation snapshot"
+    )
     assert "weights_chosen_by" in (out / "README.md").read_text() or kept in (out / "README.md").read_text()
 
 
@@ -447,7 +699,8 @@ def test_training_summary_of_a_run_stopped_from_outside(tmp_path):
 
     (tmp_path / "log.jsonl").write_text(
         '{"step": 50, "epoch": 1, "elapsed_min": 0.5, "loss": 2.0, "tgt_tokens_per_s": 100}\n'
-        '{"step": 50, "epoch": 1, "elapsed_min": 0.5, "valid_bleu": 12.0}\n{"stopped": "timeout"}\n')
+        '{"step": 50, "epoch": 1, "elapsed_min": 0.5, "valid_bleu": 12.0}\n{"stopped": "timeout"}\n'
+    )
     summary = training_summary(tmp_path)
     assert (summary["steps"], summary["epochs"], summary["training_minutes"]) == (50, 1, 0.5)
     assert summary["validation_curve"] == [{"step": 50, "elapsed_min": 0.5, "valid_bleu": 12.0}]
@@ -456,11 +709,16 @@ def test_training_summary_of_a_run_stopped_from_outside(tmp_path):
 def test_card_keeps_gpu_and_cpu_minutes_apart():
     from translator.model_card import render_markdown
 
-    card = {"name": "m", "architecture": "ctc-glat", "parameters": 10, "weights": "best validation snapshot",
-            "training": {"steps": 100, "epochs": 2, "training_minutes": 5.0},
-            "train_config": {"device": "cuda", "valid_decoding": {}},
-            "continued_from": {"checkpoint": "checkpoints/m", "steps": 600, "training_minutes": 45.0},
-            "weights_chosen_by": {"validation_bleu": {"average": 40.1, "best": 40.5}, "kept": "best"}}
+    card = {
+        "name": "m",
+        "architecture": "ctc-glat",
+        "parameters": 10,
+        "weights": "best validation snapshot",
+        "training": {"steps": 100, "epochs": 2, "training_minutes": 5.0},
+        "train_config": {"device": "cuda", "valid_decoding": {}},
+        "continued_from": {"checkpoint": "checkpoints/m", "steps": 600, "training_minutes": 45.0},
+        "weights_chosen_by": {"validation_bleu": {"average": 40.1, "best": 40.5}, "kept": "best"},
+    }
     text = render_markdown(card)
     assert "5.0 GPU-minutes" in text and "45.0 CPU-minutes + 5.0 GPU-minutes in all" in text
     assert "Weights kept: best" in text
@@ -480,10 +738,21 @@ def test_training_text_is_the_explicit_files_then_the_named_corpora(tmp_path):
     (corpus / "valid.de").write_text("gehalten\n")
     (tmp_path / "distilled.en").write_text("one\nthree\n")
     (tmp_path / "distilled.de").write_text("EINS\nDREI\n")
-    common = dict(name="x", architecture="ctc-glat", source_lang="en", target_lang="de",
-                  valid_src=str(corpus / "valid.en"), valid_tgt=str(corpus / "valid.de"), data_dir=str(tmp_path / "data"))
-    both = TrainConfig(**common, train_src=str(tmp_path / "distilled.en"), train_tgt=str(tmp_path / "distilled.de"),
-                       train_corpora=["toy"])
+    common = dict(
+        name="x",
+        architecture="ctc-glat",
+        source_lang="en",
+        target_lang="de",
+        valid_src=str(corpus / "valid.en"),
+        valid_tgt=str(corpus / "valid.de"),
+        data_dir=str(tmp_path / "data"),
+    )
+    both = TrainConfig(
+        **common,
+        train_src=str(tmp_path / "distilled.en"),
+        train_tgt=str(tmp_path / "distilled.de"),
+        train_corpora=["toy"],
+    )
     assert both.training_text() == (["one", "three", "one", "two"], ["EINS", "DREI", "eins", "zwei"])
     assert TrainConfig(**common, train_corpora=["toy"]).training_text() == (["one", "two"], ["eins", "zwei"])
     with pytest.raises(ValueError, match="train_corpora"):
@@ -503,17 +772,31 @@ def test_en_pt_kdmix_takes_one_teacher_per_source(tmp_path):
     libreoffice.mkdir(parents=True)
     lo_sources = ["Click the Save button.", "Select a cell range.", "Opens the Print dialog."]
     (libreoffice / "train.en").write_text("".join(s + "\n" for s in lo_sources))
-    (libreoffice / "train.pt").write_text("Clique no botão Salvar.\nSelecione um intervalo de células.\nAbre a caixa de diálogo Imprimir.\n")
+    (libreoffice / "train.pt").write_text(
+        "Clique no botão Salvar.\nSelecione um intervalo de células.\nAbre a caixa de diálogo Imprimir.\n"
+    )
     distill_dir = tmp_path / "distill"
     distill_dir.mkdir()
-    bergamot = [("Good morning.", "Bom dia."), ("Select a cell range.", "BERGAMOT-1"),
-                ("Where is the station?", "Onde fica a estação?"), ("Opens the Print dialog.", "BERGAMOT-2")]
+    bergamot = [
+        ("Good morning.", "Bom dia."),
+        ("Select a cell range.", "BERGAMOT-1"),
+        ("Where is the station?", "Onde fica a estação?"),
+        ("Opens the Print dialog.", "BERGAMOT-2"),
+    ]
     (distill_dir / "en-pt.bergamot.en").write_text("".join(s + "\n" for s, _ in bergamot))
     (distill_dir / "en-pt.bergamot.pt").write_text("".join(t + "\n" for _, t in bergamot))
 
-    result = subprocess.run(["bash", str(root / "scripts" / "en_pt_kdmix.sh")], capture_output=True, text=True,
-                            env={**os.environ, "DATA_DIR": str(tmp_path), "PYTHON": sys.executable,
-                                 "NMT_CHECKPOINTS_DIR": str(root / "checkpoints")})  # the shipped AR student
+    result = subprocess.run(
+        ["bash", str(root / "scripts" / "en_pt_kdmix.sh")],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DATA_DIR": str(tmp_path),
+            "PYTHON": sys.executable,
+            "NMT_CHECKPOINTS_DIR": str(root / "checkpoints"),
+        },
+    )  # the shipped AR student
     shard_logs = "".join(p.read_text()[-1500:] for p in sorted(distill_dir.glob("*.log")))
     assert result.returncode == 0, result.stderr[-1500:] + shard_logs
     sources = (distill_dir / "en-pt.kdmix.en").read_text().splitlines()

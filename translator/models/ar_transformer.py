@@ -5,6 +5,7 @@ positions and tied embeddings, and ``generate()`` gives greedy and beam search w
 length penalty and n-gram blocking. A deep-encoder/shallow-decoder model (e.g. 6–1) is the same
 class with ``decoder_layers=1``: the fair fast AR baseline (Kasai et al. 2021).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from transformers import MarianConfig, MarianMTModel
 
 from ..tokenizer import EOS, PAD
-from .base import SHARED_DEFAULTS, AR_FAMILY, Batch, TranslationModel, pad_sequences
+from .base import AR_FAMILY, SHARED_DEFAULTS, Batch, TranslationModel, pad_sequences
 
 DEFAULTS = dict(
     **SHARED_DEFAULTS,
@@ -64,7 +65,9 @@ class ARTransformer(TranslationModel):
             input_ids=batch.src,
             attention_mask=batch.src_mask,
             decoder_input_ids=decoder_input,
-            decoder_attention_mask=torch.cat([torch.ones_like(tgt[:, :1], dtype=torch.bool), batch.tgt_mask[:, :-1]], 1),
+            decoder_attention_mask=torch.cat(
+                [torch.ones_like(tgt[:, :1], dtype=torch.bool), batch.tgt_mask[:, :-1]], 1
+            ),
         ).logits
         tokens = int(batch.tgt_mask.sum())
         loss = F.cross_entropy(
@@ -81,19 +84,28 @@ class ARTransformer(TranslationModel):
     use_hf_generate = False
 
     @torch.no_grad()
-    def generate(self, src: torch.Tensor, beam: int = 4, length_penalty: float = 1.0,
-                 no_repeat_ngram_size: int = 3, max_len_a: float = 1.5, max_len_b: int = 10):
+    def generate(
+        self,
+        src: torch.Tensor,
+        beam: int = 4,
+        length_penalty: float = 1.0,
+        no_repeat_ngram_size: int = 3,
+        max_len_a: float = 1.5,
+        max_len_b: int = 10,
+    ):
         # Each sentence gets its own length budget, so its output does not depend on the batch it is in.
-        limits = [min(int(max_len_a * n + max_len_b), self.config["max_positions"] - 1)
-                  for n in src.ne(PAD).sum(1).tolist()]
+        limits = [
+            min(int(max_len_a * n + max_len_b), self.config["max_positions"] - 1) for n in src.ne(PAD).sum(1).tolist()
+        ]
         beam, no_repeat_ngram_size = int(beam), int(no_repeat_ngram_size)
         if self.use_hf_generate:
             results = self._hf_generate(src, beam, float(length_penalty), no_repeat_ngram_size, max(limits))
         elif beam == 1:
             results = IncrementalDecoder(self.marian).greedy(src, limits, no_repeat_ngram_size)
         else:
-            results = IncrementalDecoder(self.marian).beam(src, beam, limits, float(length_penalty),
-                                                           no_repeat_ngram_size)
+            results = IncrementalDecoder(self.marian).beam(
+                src, beam, limits, float(length_penalty), no_repeat_ngram_size
+            )
         return results, [{"beam": beam} for _ in results]
 
     def _hf_generate(self, src, beam, length_penalty, no_repeat_ngram_size, max_new):
@@ -148,8 +160,10 @@ class IncrementalDecoder:
     def encode(self, src: torch.Tensor):
         mask = src.ne(PAD)
         memory = self.marian.model.encoder(input_ids=src, attention_mask=mask).last_hidden_state
-        cross = [(self._split(layer.encoder_attn.k_proj(memory)), self._split(layer.encoder_attn.v_proj(memory)))
-                 for layer in self.layers]
+        cross = [
+            (self._split(layer.encoder_attn.k_proj(memory)), self._split(layer.encoder_attn.v_proj(memory)))
+            for layer in self.layers
+        ]
         return cross, mask[:, None, None, :]
 
     def step(self, tokens: torch.Tensor, position: int, cache: list, cross: list, cross_mask) -> torch.Tensor:
@@ -195,8 +209,14 @@ class IncrementalDecoder:
                 break
         return [_until_eos(row) for row in out.tolist()]
 
-    def beam(self, src: torch.Tensor, beam: int, limits: list[int], length_penalty: float = 1.0,
-             no_repeat_ngram_size: int = 0) -> list[list[int]]:
+    def beam(
+        self,
+        src: torch.Tensor,
+        beam: int,
+        limits: list[int],
+        length_penalty: float = 1.0,
+        no_repeat_ngram_size: int = 0,
+    ) -> list[list[int]]:
         """Standard beam search: the K best unfinished prefixes live on; a prefix that emits EOS is
         finished with score logp / length**length_penalty; a sentence stops when K are finished,
         or at its length limit, where its live prefixes count as finished."""

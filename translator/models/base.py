@@ -1,9 +1,10 @@
 """What the training loop, the checkpoint code and the engine wrapper expect from a model family."""
+
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 from torch import nn
@@ -49,7 +50,7 @@ class Batch:
     def tgt_mask(self) -> torch.Tensor:
         return self.tgt.ne(self.pad_id)
 
-    def to(self, device) -> "Batch":
+    def to(self, device) -> Batch:
         return Batch(self.src.to(device), self.tgt.to(device), self.pad_id)
 
 

@@ -27,16 +27,17 @@ Data convention: the shared data loader hands ``batch.tgt`` WITH a trailing EOS 
 this model strips EOS and PAD itself (``targets_with_eos = False`` just documents that it does not
 use the EOS). Sources end with EOS; the EOS counts towards the source length.
 """
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..tokenizer import EOS, MASK, PAD
-from .base import SHARED_DEFAULTS, NAR_FAMILY, Batch, TranslationModel
+from .base import NAR_FAMILY, SHARED_DEFAULTS, Batch, TranslationModel
 from .nat_layers import NATBackbone, random_ranks
 
 NUM_SPECIALS = 6  # ids 0..5 (pad, eos, unk, mask, blank, bos) are never produced
@@ -279,16 +280,19 @@ class CMLM(TranslationModel):
             if dedup:
                 ids = dedup_consecutive(ids)
             outputs.append(ids)
-            details.append({
-                "iterations": self._iterations_used(length, iterations),
-                "length_beam": beam,
-                "predicted_length": length,
-            })
+            details.append(
+                {
+                    "iterations": self._iterations_used(length, iterations),
+                    "length_beam": beam,
+                    "predicted_length": length,
+                }
+            )
         return outputs, details
 
     @torch.no_grad()
-    def refine_steps(self, src: torch.Tensor, iterations: int = 10, length_beam: int = 3, dedup: bool = True,
-                     **_) -> Iterator[tuple[int, list[int], list[int]]]:
+    def refine_steps(
+        self, src: torch.Tensor, iterations: int = 10, length_beam: int = 3, dedup: bool = True, **_
+    ) -> Iterator[tuple[int, list[int], list[int]]]:
         """(iteration, ids, re-predicted positions) per iteration, for the winning length candidate.
 
         Only the first source of the batch is shown. The ids are the raw decoder output of each
@@ -326,7 +330,9 @@ class CMLM(TranslationModel):
             target = torch.tensor(hyp, device=src.device)
             rows = target.unsqueeze(0).repeat(L, 1)
             rows[torch.arange(L), torch.arange(L)] = MASK
-            logits = self._decode(rows, src[b : b + 1].expand(L, -1), memory.expand(L, -1, -1), src_mask.expand(L, -1)).float()
+            logits = self._decode(
+                rows, src[b : b + 1].expand(L, -1), memory.expand(L, -1, -1), src_mask.expand(L, -1)
+            ).float()
             logits[..., :NUM_SPECIALS] = float("-inf")
             logp = logits.log_softmax(-1)[torch.arange(L), torch.arange(L), target]
             scores.append(float(logp.mean()))

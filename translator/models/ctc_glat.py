@@ -26,6 +26,7 @@ Gu & Kong 2021 / Qian et al. 2021 / Libovický & Helcl 2018:
 Data convention: ``batch.tgt`` arrives WITH a trailing EOS from the shared data loader; it is stripped
 here (CTC handles length itself).
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..tokenizer import BLANK, EOS, PAD
-from .base import SHARED_DEFAULTS, NAR_FAMILY, Batch, TranslationModel
+from .base import NAR_FAMILY, SHARED_DEFAULTS, Batch, TranslationModel
 from .nat_layers import NATBackbone, random_ranks
 
 NUM_SPECIALS = 6  # ids 0..5; only BLANK (4) may be produced, and collapse removes it
@@ -66,8 +67,13 @@ def ctc_required_slots(tgt: torch.Tensor, tgt_mask: torch.Tensor) -> torch.Tenso
 
 
 @torch.no_grad()
-def ctc_best_alignment(log_probs: torch.Tensor, input_lengths: torch.Tensor, tgt: torch.Tensor,
-                       target_lengths: torch.Tensor, blank: int = BLANK) -> torch.Tensor:
+def ctc_best_alignment(
+    log_probs: torch.Tensor,
+    input_lengths: torch.Tensor,
+    tgt: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int = BLANK,
+) -> torch.Tensor:
     """Viterbi (best-path) CTC alignment, vectorised over the batch.
 
     log_probs (B, U, V); tgt (B, L) padded; returns (B, U) labels: for every input slot the target
@@ -135,6 +141,7 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, beam: int, blank: int = BLAN
     "a a" (repeat merged) and "a <b> a" (two tokens) are counted correctly. Only the ``prune`` best
     tokens per slot are expanded.
     """
+
     def add(a: float, b: float) -> float:  # log(exp(a) + exp(b))
         if a == -math.inf:
             return b
@@ -285,5 +292,6 @@ class CTCGlat(TranslationModel):
                 ids = ctc_collapse(frames[b, :n].tolist())
             outputs.append(self._never_empty(ids, logits[b, :n]))
         upsample = int(self.config["upsample"])
-        return outputs, [{"upsample": upsample, "ctc_beam": int(ctc_beam), "blank_penalty": float(blank_penalty)}
-                         for _ in outputs]
+        return outputs, [
+            {"upsample": upsample, "ctc_beam": int(ctc_beam), "blank_penalty": float(blank_penalty)} for _ in outputs
+        ]

@@ -10,6 +10,7 @@ Masks follow one convention throughout: a boolean tensor that is True at real (n
 module (and parameter names) as the AR teacher's: a student can then start from the teacher's trained
 encoder (``init_from`` in training), which on this CPU budget is worth far more than anything else.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,7 +70,9 @@ class Attention(nn.Module):
         S = source.size(1)
         q = self.q(x).view(B, T, self.heads, D // self.heads).transpose(1, 2)
         k, v = self.kv(source).view(B, S, 2, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+        )
         return self.out(y.transpose(1, 2).reshape(B, T, D))
 
 
@@ -112,13 +115,25 @@ def marian_encoder(c: dict) -> nn.Module:
 
     from ..tokenizer import EOS, PAD
 
-    return MarianEncoder(MarianConfig(
-        vocab_size=c["vocab_size"], d_model=c["d_model"], encoder_layers=c["encoder_layers"],
-        decoder_layers=c["decoder_layers"], encoder_attention_heads=c["heads"], decoder_attention_heads=c["heads"],
-        encoder_ffn_dim=c["ffn_dim"], decoder_ffn_dim=c["ffn_dim"], dropout=c["dropout"], activation_function="relu",
-        max_position_embeddings=c["max_positions"], scale_embedding=True, pad_token_id=PAD, eos_token_id=EOS,
-        decoder_start_token_id=PAD,
-    ))
+    return MarianEncoder(
+        MarianConfig(
+            vocab_size=c["vocab_size"],
+            d_model=c["d_model"],
+            encoder_layers=c["encoder_layers"],
+            decoder_layers=c["decoder_layers"],
+            encoder_attention_heads=c["heads"],
+            decoder_attention_heads=c["heads"],
+            encoder_ffn_dim=c["ffn_dim"],
+            decoder_ffn_dim=c["ffn_dim"],
+            dropout=c["dropout"],
+            activation_function="relu",
+            max_position_embeddings=c["max_positions"],
+            scale_embedding=True,
+            pad_token_id=PAD,
+            eos_token_id=EOS,
+            decoder_start_token_id=PAD,
+        )
+    )
 
 
 class NATBackbone(nn.Module):
@@ -174,7 +189,9 @@ class NATBackbone(nn.Module):
 
     def _marian_encode_transformers(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """transformers' own Marian encoder forward (training: its dropout and all)."""
-        return self.marian_encoder(inputs_embeds=self.token_embeddings(src), attention_mask=src_mask.long()).last_hidden_state
+        return self.marian_encoder(
+            inputs_embeds=self.token_embeddings(src), attention_mask=src_mask.long()
+        ).last_hidden_state
 
     def _marian_encode_inference(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """The Marian encoder's eval-mode forward, op for op, without transformers' per-call machinery.
@@ -190,14 +207,18 @@ class NATBackbone(nn.Module):
         attn_mask = attention_mask(src_mask)
         for layer in encoder.layers:
             attn = layer.self_attn
-            q, k, v = (proj(x).view(B, T, heads, D // heads).transpose(1, 2) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
+            q, k, v = (
+                proj(x).view(B, T, heads, D // heads).transpose(1, 2)
+                for proj in (attn.q_proj, attn.k_proj, attn.v_proj)
+            )
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
             x = layer.self_attn_layer_norm(x + attn.out_proj(y.transpose(1, 2).reshape(B, T, D)))
             x = layer.final_layer_norm(x + layer.fc2(F.relu(layer.fc1(x))))
         return x
 
-    def decode_states(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor,
-                      memory_mask: torch.Tensor) -> torch.Tensor:
+    def decode_states(
+        self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Decoder over input embeddings ``x`` (B, T, d) without positions; returns final states (B, T, d)."""
         x = self.add_positions(x)
         attn_mask, memory_attn_mask = attention_mask(mask), attention_mask(memory_mask)
@@ -211,6 +232,8 @@ class NATBackbone(nn.Module):
             return self.output_projection(states)
         return F.linear(states, self.embed.weight)
 
-    def decode(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
+    def decode(
+        self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Decoder over input embeddings ``x`` (B, T, d) without positions; returns logits (B, T, V)."""
         return self.project(self.decode_states(x, mask, memory, memory_mask))

@@ -3,10 +3,11 @@
 Tokenize → sort by length → batch → ``model.generate`` → restore order → detokenize. Inputs longer
 than the model's maximum are truncated and the detail ``truncated`` says so (never a crash).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 

@@ -1,4 +1,5 @@
 """The supported formats: extension allowlist → handler. Detection never trusts the Content-Type header."""
+
 from __future__ import annotations
 
 from pathlib import PurePath
@@ -11,8 +12,17 @@ from .pdf import PdfHandler
 from .plaintext import MarkdownHandler, SrtHandler, TextHandler
 
 HANDLERS: dict[str, FormatHandler] = {}
-for _handler in (TextHandler(), MarkdownHandler(), SrtHandler(), HtmlHandler(), DocxHandler(), OdtHandler(),
-                 PptxHandler(), EpubHandler(), PdfHandler()):
+for _handler in (
+    TextHandler(),
+    MarkdownHandler(),
+    SrtHandler(),
+    HtmlHandler(),
+    DocxHandler(),
+    OdtHandler(),
+    PptxHandler(),
+    EpubHandler(),
+    PdfHandler(),
+):
     for _ext in _handler.extensions:
         HANDLERS[_ext] = _handler
 

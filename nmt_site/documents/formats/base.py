@@ -12,11 +12,12 @@ it was, though word order can move the emphasis when languages differ. Slots tha
 it; each slot keeps its own leading/trailing whitespace. Fixed slots (inline code, URLs, markup markers) are
 never sent to the engine and never changed.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 _WS = re.compile(r"\s+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -52,7 +53,7 @@ def _split_ws(text: str) -> tuple[str, str, str]:
     if not core:
         return text, "", ""
     start = text.index(core)
-    return text[:start], core, text[start + len(core):]
+    return text[:start], core, text[start + len(core) :]
 
 
 def distribute(translation: str, texts: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ A block is a block-level element's own text plus the text of its inline descenda
 "a <b>bold</b> word" is translated as one sentence and the words are spread back over the three text nodes.
 Code, scripts and styles are never translated.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,38 @@ from ..safety import check_zip, decode_text, read_member
 from .base import FormatHandler, Slot, block_source, translatable
 
 INLINE = {
-    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "data", "dfn", "em", "font", "i", "img", "kbd", "label", "mark",
-    "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "ins", "del", "big", "tt",
+    "a",
+    "abbr",
+    "b",
+    "bdi",
+    "bdo",
+    "br",
+    "cite",
+    "data",
+    "dfn",
+    "em",
+    "font",
+    "i",
+    "img",
+    "kbd",
+    "label",
+    "mark",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "u",
+    "var",
+    "wbr",
+    "ins",
+    "del",
+    "big",
+    "tt",
 }
 SKIP = {"script", "style", "pre", "code", "noscript", "template", "svg", "math", "textarea"}
 
@@ -31,6 +62,7 @@ def _local(tag) -> str:
 def _setter(el, attr: str):
     def set_text(value: str) -> None:
         setattr(el, attr, value)
+
     return set_text
 
 
@@ -138,7 +170,9 @@ class EpubHandler(FormatHandler):
                 try:
                     trees[info.filename] = etree.fromstring(read_member(zf, info, "EPUB"), safe_xml_parser())
                 except etree.XMLSyntaxError:
-                    raise DocumentError("corrupt_file", f"This EPUB file is damaged ({info.filename} is not valid XHTML).") from None
+                    raise DocumentError(
+                        "corrupt_file", f"This EPUB file is damaged ({info.filename} is not valid XHTML)."
+                    ) from None
         return zf, trees
 
     def blocks(self, doc) -> list[list[Slot]]:

@@ -3,6 +3,7 @@
 Each paragraph is a block and each text run's text element is a slot: the paragraph is translated as a whole
 and the translation is spread back over its runs (see base.py), so bold/italic/links/styles of every run stay.
 """
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,8 @@ import re
 import docx
 import pptx
 from docx.opc.part import XmlPart
-from lxml import etree
 from docx.oxml.ns import qn as wqn
+from lxml import etree
 from odf import opendocument
 from odf.element import Node
 from odf.namespaces import TEXTNS
@@ -30,6 +31,7 @@ def _xml_text_setter(t):
         t.text = value
         if value != value.strip():
             t.set(_XML_SPACE, "preserve")  # Word drops edge spaces of a run otherwise
+
     return set_text
 
 
@@ -51,7 +53,9 @@ def _paragraph_blocks(element, p_tag: str, t_tags: tuple[str, ...], allowed_pare
 
 
 def _open_failed(label: str):
-    return DocumentError("corrupt_file", f"This {label} file is damaged or not a real {label} file; it cannot be opened.")
+    return DocumentError(
+        "corrupt_file", f"This {label} file is damaged or not a real {label} file; it cannot be opened."
+    )
 
 
 # Word parts with text a reader sees: the body, headers, footers, footnotes, endnotes, comments.
@@ -132,6 +136,7 @@ _ODF_PARAGRAPHS = {(TEXTNS, "p"), (TEXTNS, "h")}
 def _odf_text_setter(node):
     def set_text(value: str) -> None:
         node.data = value
+
     return set_text
 
 

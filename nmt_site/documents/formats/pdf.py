@@ -4,6 +4,7 @@ Why not a translated PDF: writing translated text back into a PDF's text layer, 
 needs a PDF rewriting engine. The one that does it well (PyMuPDF) is AGPL-licensed, which a self-hosted
 studio that others may deploy cannot take on lightly; pypdf (BSD) reads text but cannot re-typeset it.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,9 +18,11 @@ from pypdf.errors import PdfReadError
 from ..errors import DocumentError, UnsupportedFile
 from .base import FormatHandler, Slot, block_source, translatable
 
-NOTICE = ("PDF files come back as a translated .docx (one page per PDF page, paragraphs kept): rewriting the "
-          "PDF's own text layer would need PyMuPDF, whose AGPL licence this project does not take on; the "
-          "permissively licensed pypdf reads the text but cannot re-typeset it.")
+NOTICE = (
+    "PDF files come back as a translated .docx (one page per PDF page, paragraphs kept): rewriting the "
+    "PDF's own text layer would need PyMuPDF, whose AGPL licence this project does not take on; the "
+    "permissively licensed pypdf reads the text but cannot re-typeset it."
+)
 
 
 class PdfDoc:
@@ -30,6 +33,7 @@ class PdfDoc:
 def _setter(page: list[str], i: int):
     def set_text(value: str) -> None:
         page[i] = value
+
     return set_text
 
 

@@ -1,4 +1,5 @@
 """Line-based text formats: .txt, .md, .srt. Files are decoded (UTF-8 or detected) and written back as UTF-8."""
+
 from __future__ import annotations
 
 import re
@@ -18,6 +19,7 @@ class Lines:
     def setter(self, i: int, prefix: str = "", suffix: str = ""):
         def set_line(value: str) -> None:
             self.lines[i] = prefix + value + suffix
+
         return set_line
 
     def text(self) -> str:
@@ -52,13 +54,13 @@ class TextHandler(FormatHandler):
 # Markdown pieces that must come out byte for byte: inline code, link/image targets, autolinks and bare URLs,
 # emphasis and table markers. Everything else on a line is prose.
 _MD_PROTECTED = re.compile(
-    r"`+[^`\n]*?`+"                     # inline code
-    r"|!?\[(?=[^\]\n]*\]\()"            # opening bracket of a link or image
+    r"`+[^`\n]*?`+"  # inline code
+    r"|!?\[(?=[^\]\n]*\]\()"  # opening bracket of a link or image
     r"|\]\([^)\s]*(?:\s+\"[^\"]*\")?\)"  # ](target "title")
-    r"|<https?://[^>\s]+>"              # autolink
-    r"|https?://[^\s)>\]]+"             # bare URL
-    r"|\*\*|~~|\*(?=\S)|(?<=\S)\*"      # emphasis markers
-    r"|\|"                              # table cell separators
+    r"|<https?://[^>\s]+>"  # autolink
+    r"|https?://[^\s)>\]]+"  # bare URL
+    r"|\*\*|~~|\*(?=\S)|(?<=\S)\*"  # emphasis markers
+    r"|\|"  # table cell separators
 )
 _MD_PREFIX = re.compile(r"^(\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)*)")
 _MD_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -105,18 +107,19 @@ class MarkdownHandler(TextHandler):
         # Pieces of the line; setters write into `parts` and reassemble the line, so fixed pieces stay.
         parts: list[str] = [prefix]
         block: list[Slot] = [Slot(prefix, fixed=True)]
-        rest = line[len(prefix):]
+        rest = line[len(prefix) :]
         pos = 0
 
         def make_setter(k: int):
             def set_part(value: str) -> None:
                 parts[k] = value
                 doc.lines[i] = "".join(parts)
+
             return set_part
 
         for m in _MD_PROTECTED.finditer(rest):
             if m.start() > pos:
-                parts.append(rest[pos:m.start()])
+                parts.append(rest[pos : m.start()])
                 block.append(Slot(parts[-1], setter=make_setter(len(parts) - 1)))
             parts.append(m.group(0))
             block.append(Slot(m.group(0), fixed=True))
@@ -141,8 +144,10 @@ class SrtHandler(TextHandler):
     def check(self, data: bytes) -> None:
         text = decode_text(data, self.label)
         if not any(_SRT_TIMING.match(line) for line in text.splitlines()[:50]):
-            raise UnsupportedFile("not_srt", "This is not an SRT subtitle file (no 00:00:01,000 --> 00:00:02,000 "
-                                  "timing line near the start).")
+            raise UnsupportedFile(
+                "not_srt",
+                "This is not an SRT subtitle file (no 00:00:01,000 --> 00:00:02,000 timing line near the start).",
+            )
 
     def blocks(self, doc: Lines) -> list[list[Slot]]:
         out = []
@@ -170,6 +175,7 @@ class SrtHandler(TextHandler):
 def _strip_setter(doc: Lines, i: int):
     def set_line(value: str) -> None:
         doc.lines[i] = value.rstrip()
+
     return set_line
 
 

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='translationjob',
-            name='options',
+            model_name="translationjob",
+            name="options",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='translationjob',
-            name='refine',
+            model_name="translationjob",
+            name="refine",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='translationjob',
-            name='refinement',
+            model_name="translationjob",
+            name="refinement",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

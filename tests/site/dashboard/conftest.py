@@ -1,4 +1,5 @@
 """Dashboard test fixtures: tiny torch translators registered for the session's worker."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """`python manage.py benchmark`: the default benchmark request, seeding only when no run exists, an inline run."""
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -17,7 +18,9 @@ def test_default_request_covers_the_shipped_models_on_their_test_sets():
     assert [n for n in names if n.startswith("bergamot-")] == ["bergamot-en-pt", "bergamot-pt-en"]
     pt_sets = sorted(t for t in request["test_sets"] if not t.startswith("en-de/"))
     assert pt_sets == ["en-pt/long", "en-pt/tiny", "pt-en/long", "pt-en/tiny"]  # en-pt/empty is left out
-    assert ("en-de/synth" in request["test_sets"]) == any(s["pair"] == "en-de" for s in services.validate_request(request)["systems"])
+    assert ("en-de/synth" in request["test_sets"]) == any(
+        s["pair"] == "en-de" for s in services.validate_request(request)["systems"]
+    )
     assert services.validate_request(request)["limit"] == services.DEFAULT_LIMIT
 
 
@@ -40,8 +43,18 @@ def test_if_none_seeds_again_when_every_run_failed(settings):
 
 
 def test_inline_run_measures_and_stores(capsys):
-    call_command("benchmark", "--system", "bergamot-en-pt", "--test-set", "en-pt/tiny", "--limit", "3",
-                 "--bootstrap", "20", "--inline")
+    call_command(
+        "benchmark",
+        "--system",
+        "bergamot-en-pt",
+        "--test-set",
+        "en-pt/tiny",
+        "--limit",
+        "3",
+        "--bootstrap",
+        "20",
+        "--inline",
+    )
     run = BenchmarkRun.objects.get()
     assert run.state == "done", run.error
     (row,) = run.results.all()
@@ -66,8 +79,9 @@ def real_report(tmp_path):
     from translator.registry import load_engine
 
     test = testsets.load(testsets.available()["en-pt/tiny"], 3)
-    report = evaluate_systems([System("bergamot-en-pt", load_engine("bergamot-en-pt"), {})], [test],
-                              latency_sentences=2, n_bootstrap=20)
+    report = evaluate_systems(
+        [System("bergamot-en-pt", load_engine("bergamot-en-pt"), {})], [test], latency_sentences=2, n_bootstrap=20
+    )
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
     return path, report

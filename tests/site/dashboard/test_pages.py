@@ -1,4 +1,5 @@
 """Pages, exports and the API on stored runs (no worker needed): status, plot data, exports = stored numbers."""
+
 import csv
 import io
 import json
@@ -46,7 +47,7 @@ def test_run_page_tables_signatures_marks_sweep_and_buckets():
     assert SIG_BLEU in html
     assert "▼" in html  # cmlm iterations=1: p=0.001 and worse than the baseline
     sweeps = script_json(html, "sweep-data")
-    (name, points), = sweeps.items()
+    ((name, points),) = sweeps.items()
     assert name.startswith("cmlm on en-de/toy") and [p["iterations"] for p in points] == [1, 4, 10]
     buckets = script_json(html, "bucket-data")[TEST_ID]
     assert buckets["buckets"] == ["1-10", "11-20"] and len(buckets["systems"]) == len(SYSTEMS)
@@ -65,13 +66,25 @@ def test_results_exports_parse_back_to_the_stored_numbers():
     run = stored_run()
     client = Client()
     as_json = client.get(f"/dashboard/runs/{run.id}/export/results.json").json()
-    as_csv = list(csv.DictReader(io.StringIO(client.get(f"/dashboard/runs/{run.id}/export/results.csv").content.decode())))
+    as_csv = list(
+        csv.DictReader(io.StringIO(client.get(f"/dashboard/runs/{run.id}/export/results.csv").content.decode()))
+    )
     stored = {r.system: r for r in BenchmarkResult.objects.filter(run=run)}
     assert len(as_json["rows"]) == len(as_csv) == len(stored) == len(SYSTEMS)
     for jrow, crow in zip(as_json["rows"], as_csv):
         r = stored[jrow["system"]]
-        for field in ("bleu", "bleu_ci_low", "bleu_ci_high", "chrf", "latency_p50_ms", "latency_p95_ms",
-                      "throughput16_sps", "throughput64_sps", "throughput64_wps", "repeated_token_rate"):
+        for field in (
+            "bleu",
+            "bleu_ci_low",
+            "bleu_ci_high",
+            "chrf",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "throughput16_sps",
+            "throughput64_sps",
+            "throughput64_wps",
+            "repeated_token_rate",
+        ):
             assert jrow[field] == getattr(r, field)
             assert float(crow[field]) == getattr(r, field)
         assert jrow["bleu_signature"] == crow["bleu_signature"] == r.bleu_signature

@@ -1,23 +1,29 @@
 """The pure routines behind the dashboard, on small hand-checked examples."""
+
 import pytest
 
 from nmt_site.dashboard.selectors import iteration_sweeps, pareto_front, significance_mark
-from translator.evaluate import TestSet as EvalTestSet, bucket_of, bucket_scores, quality, sentence_scores
+from translator.evaluate import TestSet as EvalTestSet
+from translator.evaluate import bucket_of, bucket_scores, quality, sentence_scores
 
 
 def test_significance_mark():
-    assert significance_mark(None, 5.0) == ""          # the baseline itself
-    assert significance_mark(0.2, 5.0) == ""           # not significant
-    assert significance_mark(0.05, -3.0) == ""         # p must be strictly below alpha
+    assert significance_mark(None, 5.0) == ""  # the baseline itself
+    assert significance_mark(0.2, 5.0) == ""  # not significant
+    assert significance_mark(0.05, -3.0) == ""  # p must be strictly below alpha
     assert significance_mark(0.01, 2.0) == "▲"
     assert significance_mark(0.001, -2.0) == "▼"
     assert significance_mark(0.01, 0.0) == ""
 
 
 def test_pareto_front_latency_and_throughput():
-    pts = [{"l": "A", "x": 100, "y": 30}, {"l": "B", "x": 50, "y": 29}, {"l": "C", "x": 10, "y": 20},
-           {"l": "D", "x": 60, "y": 25},  # dominated by B (faster and better)
-           {"l": "E", "x": 120, "y": 28}]  # dominated by A
+    pts = [
+        {"l": "A", "x": 100, "y": 30},
+        {"l": "B", "x": 50, "y": 29},
+        {"l": "C", "x": 10, "y": 20},
+        {"l": "D", "x": 60, "y": 25},  # dominated by B (faster and better)
+        {"l": "E", "x": 120, "y": 28},
+    ]  # dominated by A
     assert [p["l"] for p in pareto_front(pts, "x", "y", x_lower_is_better=True)] == ["C", "B", "A"]
     # As throughput (higher is better): E is best on x; A dominates nothing with x=100 < 120 → A and E on the front.
     assert [p["l"] for p in pareto_front(pts, "x", "y", x_lower_is_better=False)] == ["A", "E"]
@@ -34,7 +40,9 @@ def test_length_buckets_hand_checked():
     assert bucket_of(" ".join(["w"] * 41)) == "41+"
     assert bucket_of("") == "0"
     long_src = " ".join(["w"] * 15)
-    test = EvalTestSet("t", ["a b c d", long_src, "e f g h"], ["the cat sat on the mat", "x y z", "a dog ran in the park"])
+    test = EvalTestSet(
+        "t", ["a b c d", long_src, "e f g h"], ["the cat sat on the mat", "x y z", "a dog ran in the park"]
+    )
     hyps = ["the cat sat on the mat", "totally different", "a dog ran in the park"]
     out = bucket_scores(test, hyps, {0: 10.0, 1: 30.0, 2: 20.0})
     assert out["1-10"] == {"sentences": 2, "bleu": 100.0, "latency_p50_ms": 15.0}
@@ -71,10 +79,12 @@ class Row:
 
 
 def test_iteration_sweeps_group_only_iteration_variants():
-    rows = [Row("cmlm", "t", {"iterations": 10, "length_beam": 3}, 28.0, 90.0),
-            Row("cmlm", "t", {"iterations": 1, "length_beam": 3}, 20.0, 10.0),
-            Row("cmlm", "t", {"iterations": 4, "length_beam": 1}, 25.0, 30.0),  # other length beam: its own group of 1
-            Row("ar", "t", {"beam": 4}, 30.0, 100.0)]
+    rows = [
+        Row("cmlm", "t", {"iterations": 10, "length_beam": 3}, 28.0, 90.0),
+        Row("cmlm", "t", {"iterations": 1, "length_beam": 3}, 20.0, 10.0),
+        Row("cmlm", "t", {"iterations": 4, "length_beam": 1}, 25.0, 30.0),  # other length beam: its own group of 1
+        Row("ar", "t", {"beam": 4}, 30.0, 100.0),
+    ]
     sweeps = iteration_sweeps(rows)
     assert list(sweeps) == ["cmlm on t (length_beam=3)"]
     assert [(p["iterations"], p["bleu"]) for p in sweeps["cmlm on t (length_beam=3)"]] == [(1, 20.0), (10, 28.0)]

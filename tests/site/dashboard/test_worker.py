@@ -1,5 +1,6 @@
 """Benchmarks through real parts: the API, Redis, the real Celery worker process (bench queue), Bergamot,
 translator.evaluate, the database, and the websocket pushes of run state."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,10 @@ def wait_run(run_id, states, timeout=90.0, worker=None, until=None) -> Benchmark
         if run.state in states and (until is None or until(run)):
             return run
         time.sleep(0.05)
-    pytest.fail(f"run stayed {run.state if run else '?'} ({run.progress_message if run else ''}); wanted {states}\n"
-                f"{worker.log_tail() if worker else ''}")
+    pytest.fail(
+        f"run stayed {run.state if run else '?'} ({run.progress_message if run else ''}); wanted {states}\n"
+        f"{worker.log_tail() if worker else ''}"
+    )
 
 
 def post_run(body) -> dict:
@@ -42,8 +45,13 @@ def post_run(body) -> dict:
 
 
 def test_small_benchmark_through_the_queue_streams_progress_and_stores_results(celery_worker_process, transactional_db):
-    body = {"systems": ["bergamot-en-pt", "bergamot-pt-en"], "test_sets": ["en-pt/tiny", "pt-en/tiny"],
-            "n_bootstrap": 50, "latency_sentences": 6, "label": "tiny both directions"}
+    body = {
+        "systems": ["bergamot-en-pt", "bergamot-pt-en"],
+        "test_sets": ["en-pt/tiny", "pt-en/tiny"],
+        "n_bootstrap": 50,
+        "latency_sentences": 6,
+        "label": "tiny both directions",
+    }
 
     async def scenario():
         run = await asyncio.to_thread(post_run, body)  # the socket joins before the worker can finish
@@ -88,11 +96,16 @@ def test_small_benchmark_through_the_queue_streams_progress_and_stores_results(c
 def test_runs_are_measured_one_at_a_time_and_cancel_midway(celery_worker_process, transactional_db):
     """Two runs queued at once: the second waits queued while the first measures; cancelling the first midway
     stops it (no results), and the second then runs to the end."""
-    long_run = post_run({"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/long"], "n_bootstrap": 50,
-                         "latency_sentences": 240})
+    long_run = post_run(
+        {"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/long"], "n_bootstrap": 50, "latency_sentences": 240}
+    )
     second = post_run({"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/tiny"], "n_bootstrap": 50})
-    running = wait_run(long_run["id"], ("running",), worker=celery_worker_process,
-                       until=lambda r: "on en-pt/long" in r.progress_message)
+    running = wait_run(
+        long_run["id"],
+        ("running",),
+        worker=celery_worker_process,
+        until=lambda r: "on en-pt/long" in r.progress_message,
+    )
     assert BenchmarkRun.objects.get(pk=second["id"]).state == "queued"
     cancelled = services.cancel_run(running.id)
     assert cancelled.state == "cancelled"
@@ -104,10 +117,12 @@ def test_runs_are_measured_one_at_a_time_and_cancel_midway(celery_worker_process
 
 
 def test_worker_crash_midway_leaves_the_run_failed_not_stuck(celery_worker_process, transactional_db):
-    run = post_run({"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/long"], "n_bootstrap": 50,
-                    "latency_sentences": 240})
-    running = wait_run(run["id"], ("running",), worker=celery_worker_process,
-                       until=lambda r: "on en-pt/long" in r.progress_message)
+    run = post_run(
+        {"systems": ["bergamot-en-pt"], "test_sets": ["en-pt/long"], "n_bootstrap": 50, "latency_sentences": 240}
+    )
+    running = wait_run(
+        run["id"], ("running",), worker=celery_worker_process, until=lambda r: "on en-pt/long" in r.progress_message
+    )
     pid = int(running.worker.rsplit("/", 1)[1])
     assert pid != celery_worker_process.process.pid
     os.kill(pid, signal.SIGKILL)
@@ -122,7 +137,8 @@ def test_orphan_sweep_fails_runs_left_running_by_a_dead_worker(transactional_db)
     orphan = BenchmarkRun.objects.create(label="orphan", state=RunState.RUNNING, attempts=1, worker="node-x/123")
     other = BenchmarkRun.objects.create(label="other node", state=RunState.RUNNING, attempts=1, worker="node-y/9")
     assert services.recover_orphaned_runs("node-x") == [str(orphan.id)]
-    orphan.refresh_from_db(); other.refresh_from_db()
+    orphan.refresh_from_db()
+    other.refresh_from_db()
     assert orphan.state == "failed" and "stopped" in orphan.error and other.state == "running"
 
 
@@ -132,10 +148,16 @@ def test_a_run_stuck_running_past_the_time_limit_does_not_block_the_line(transac
 
     from django.utils import timezone
 
-    stuck = BenchmarkRun.objects.create(label="stuck", state=RunState.RUNNING, attempts=1, worker="gone/1",
-                                        started_at=timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 600))
-    busy = BenchmarkRun.objects.create(label="busy", state=RunState.RUNNING, attempts=1, worker="alive/2",
-                                       started_at=timezone.now())
+    stuck = BenchmarkRun.objects.create(
+        label="stuck",
+        state=RunState.RUNNING,
+        attempts=1,
+        worker="gone/1",
+        started_at=timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 600),
+    )
+    busy = BenchmarkRun.objects.create(
+        label="busy", state=RunState.RUNNING, attempts=1, worker="alive/2", started_at=timezone.now()
+    )
     waiting = BenchmarkRun.objects.create(label="next", state=RunState.QUEUED)
     assert services._claim(waiting, "w/3") == services.BUSY  # the live one still holds the machine
     stuck.refresh_from_db()
@@ -144,23 +166,35 @@ def test_a_run_stuck_running_past_the_time_limit_does_not_block_the_line(transac
     assert services._claim(waiting, "w/3") is True
 
 
-def test_ar_and_nar_systems_with_an_iteration_sweep_through_the_queue(celery_worker_process, transactional_db,
-                                                                       tiny_bench_engines):
+def test_ar_and_nar_systems_with_an_iteration_sweep_through_the_queue(
+    celery_worker_process, transactional_db, tiny_bench_engines
+):
     """Real torch AR and CMLM models: NAR rows with iterations, p-values and speed-ups against the AR baseline,
     and the sweep plot's data on the run page."""
-    run = post_run({"systems": ["bench-ar-en-de:beam=1", "bench-cmlm-en-de:iterations=1",
-                                "bench-cmlm-en-de:iterations=4"],
-                    "test_sets": ["en-de/synth"], "n_bootstrap": 50, "latency_sentences": 8})
+    run = post_run(
+        {
+            "systems": ["bench-ar-en-de:beam=1", "bench-cmlm-en-de:iterations=1", "bench-cmlm-en-de:iterations=4"],
+            "test_sets": ["en-de/synth"],
+            "n_bootstrap": 50,
+            "latency_sentences": 8,
+        }
+    )
     run = wait_run(run["id"], FINISHED, timeout=120, worker=celery_worker_process)
     assert run.state == "done", run.error
     rows = {r.system: r for r in run.results.all()}
-    ar, nar1, nar4 = rows["bench-ar-en-de beam=1"], rows["bench-cmlm-en-de iterations=1"], rows["bench-cmlm-en-de iterations=4"]
+    ar, nar1, nar4 = (
+        rows["bench-ar-en-de beam=1"],
+        rows["bench-cmlm-en-de iterations=1"],
+        rows["bench-cmlm-en-de iterations=4"],
+    )
     assert ar.is_baseline and ar.family == "AR" and ar.bleu_p is None
     for nar, iterations in ((nar1, 1), (nar4, 4)):
         assert nar.family == "NAR" and not nar.is_baseline
         assert nar.decoding["iterations"] == iterations and "length_beam" in nar.decoding  # effective options
         assert nar.bleu_p is not None and 0 < nar.bleu_p <= 1
-        assert set(nar.speedups) == {"bench-ar-en-de beam=1"} and nar.speedups["bench-ar-en-de beam=1"]["latency_p50"] > 0
+        assert (
+            set(nar.speedups) == {"bench-ar-en-de beam=1"} and nar.speedups["bench-ar-en-de beam=1"]["latency_p50"] > 0
+        )
         assert nar.parameters > 0 and nar.model_size_mb > 0 and 0 <= nar.repeated_token_rate <= 1
     html = Client().get(f"/dashboard/runs/{run.id}/").content.decode()
     assert "Mask-predict iteration sweep" in html

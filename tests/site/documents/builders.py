@@ -1,4 +1,5 @@
 """Small documents built in the tests, one per format, with the structure the round-trip checks look at."""
+
 from __future__ import annotations
 
 import io
@@ -15,37 +16,39 @@ SENTENCES = [
 
 
 def txt() -> bytes:
-    return ("The cat is sleeping on the sofa. I drink coffee every morning.\n\n"
-            "The water is cold.\n  The house is big.\n2024\n").encode()
+    return (
+        b"The cat is sleeping on the sofa. I drink coffee every morning.\n\n"
+        b"The water is cold.\n  The house is big.\n2024\n"
+    )
 
 
 def md() -> bytes:
     return (
-        "# The house is big\n\n"
-        "The cat is sleeping on the sofa. See [the garden](https://example.com/garden_path) now.\n\n"
-        "```python\nprint('The water is cold.')\n```\n\n"
-        "- I drink coffee every morning with `sugar()` in it.\n"
-        "- Visit https://example.org/water_cold for the water.\n"
-    ).encode()
+        b"# The house is big\n\n"
+        b"The cat is sleeping on the sofa. See [the garden](https://example.com/garden_path) now.\n\n"
+        b"```python\nprint('The water is cold.')\n```\n\n"
+        b"- I drink coffee every morning with `sugar()` in it.\n"
+        b"- Visit https://example.org/water_cold for the water.\n"
+    )
 
 
 def srt() -> bytes:
     return (
-        "1\n00:00:01,000 --> 00:00:03,500\nThe cat is sleeping\non the sofa.\n\n"
-        "2\n00:00:04,000 --> 00:00:06,250\nI drink coffee every morning.\n\n"
-        "3\n00:00:07,100 --> 00:00:09,900\nThe water is cold.\n"
-    ).encode()
+        b"1\n00:00:01,000 --> 00:00:03,500\nThe cat is sleeping\non the sofa.\n\n"
+        b"2\n00:00:04,000 --> 00:00:06,250\nI drink coffee every morning.\n\n"
+        b"3\n00:00:07,100 --> 00:00:09,900\nThe water is cold.\n"
+    )
 
 
 def html() -> bytes:
     return (
-        "<!DOCTYPE html><html><head><title>The house is big</title><style>p{color:red}</style></head><body>"
-        "<h1>The children play in the park.</h1>"
-        "<p>The cat is <b>sleeping</b> on the <a href=\"https://example.com/sofa\">sofa</a>. I drink coffee every morning.</p>"
-        "<ul><li>The water is cold.</li><li>My brother reads a <em>book</em> in the garden.</li></ul>"
-        "<pre>The water is cold.</pre><script>var x = 'The house is big.';</script>"
-        "</body></html>"
-    ).encode()
+        b"<!DOCTYPE html><html><head><title>The house is big</title><style>p{color:red}</style></head><body>"
+        b"<h1>The children play in the park.</h1>"
+        b'<p>The cat is <b>sleeping</b> on the <a href="https://example.com/sofa">sofa</a>. I drink coffee every morning.</p>'
+        b"<ul><li>The water is cold.</li><li>My brother reads a <em>book</em> in the garden.</li></ul>"
+        b"<pre>The water is cold.</pre><script>var x = 'The house is big.';</script>"
+        b"</body></html>"
+    )
 
 
 def docx() -> bytes:
@@ -114,12 +117,18 @@ def _add_footnote(data: bytes) -> bytes:
         for info in src.infolist():
             body = src.read(info)
             if info.filename == "[Content_Types].xml":
-                body = body.replace(b"</Types>", b'<Override PartName="/word/footnotes.xml" ContentType="application/'
-                                    b'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>')
+                body = body.replace(
+                    b"</Types>",
+                    b'<Override PartName="/word/footnotes.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>',
+                )
             elif info.filename == "word/_rels/document.xml.rels":
-                body = body.replace(b"</Relationships>", b'<Relationship Id="rIdFoot1" Type="http://schemas.openxml'
-                                    b'formats.org/officeDocument/2006/relationships/footnotes" Target="footnotes.xml"/>'
-                                    b"</Relationships>")
+                body = body.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdFoot1" Type="http://schemas.openxml'
+                    b'formats.org/officeDocument/2006/relationships/footnotes" Target="footnotes.xml"/>'
+                    b"</Relationships>",
+                )
             out.writestr(info.filename, body)
         out.writestr("word/footnotes.xml", FOOTNOTES)
     return out_buf.getvalue()
@@ -155,10 +164,8 @@ def pptx() -> bytes:
 
 def odt() -> bytes:
     from odf.opendocument import OpenDocumentText
-    from odf.style import Style, TextProperties
+    from odf.style import Footer, Header, MasterPage, PageLayout, Style, TextProperties
     from odf.text import H, P, Span
-
-    from odf.style import Footer, Header, MasterPage, PageLayout
 
     doc = OpenDocumentText()
     layout = PageLayout(name="Layout")
@@ -194,16 +201,20 @@ def epub() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        zf.writestr("META-INF/container.xml",
-                    '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
-                    '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
-                    "</rootfiles></container>")
-        zf.writestr("OEBPS/content.opf",
-                    '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
-                    '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">x</dc:identifier>'
-                    "<dc:title>T</dc:title><dc:language>en</dc:language></metadata>"
-                    '<manifest><item id="c1" href="chapter1.xhtml" media-type="application/xhtml+xml"/></manifest>'
-                    '<spine><itemref idref="c1"/></spine></package>')
+        zf.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+            '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        zf.writestr(
+            "OEBPS/content.opf",
+            '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+            '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">x</dc:identifier>'
+            "<dc:title>T</dc:title><dc:language>en</dc:language></metadata>"
+            '<manifest><item id="c1" href="chapter1.xhtml" media-type="application/xhtml+xml"/></manifest>'
+            '<spine><itemref idref="c1"/></spine></package>',
+        )
         zf.writestr("OEBPS/chapter1.xhtml", chapter)
         zf.writestr("OEBPS/style.css", "p { margin: 0 }")
     return buf.getvalue()
@@ -224,8 +235,10 @@ def pdf(pages: list[list[str]] | None = None) -> bytes:
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     for i, paras in enumerate(pages):
         page_id, content_id = 3 + 2 * i, 4 + 2 * i
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
-                       f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
+        )
         ops = []
         y = 720
         for para in paras:
@@ -248,5 +261,14 @@ def pdf(pages: list[list[str]] | None = None) -> bytes:
     return out.getvalue()
 
 
-BUILDERS = {"txt": txt, "md": md, "srt": srt, "html": html, "docx": docx, "pptx": pptx, "odt": odt, "epub": epub,
-            "pdf": pdf}
+BUILDERS = {
+    "txt": txt,
+    "md": md,
+    "srt": srt,
+    "html": html,
+    "docx": docx,
+    "pptx": pptx,
+    "odt": odt,
+    "epub": epub,
+    "pdf": pdf,
+}

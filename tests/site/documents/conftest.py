@@ -1,4 +1,5 @@
 """Helpers for the document tests: upload through the real view, wait for the real worker, download."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,10 @@ def wait_for_document(job_id, states=("done", "failed", "cancelled"), timeout: f
         if job.state in states:
             return job
         time.sleep(0.05)
-    pytest.fail(f"document stayed {job.state if job else '?'} for {timeout} s (wanted {states})\n"
-                f"{worker.log_tail() if worker else ''}")
+    pytest.fail(
+        f"document stayed {job.state if job else '?'} for {timeout} s (wanted {states})\n"
+        f"{worker.log_tail() if worker else ''}"
+    )
 
 
 def translate_file(client: Client, name: str, body: bytes, worker) -> tuple[dict, bytes, str]:

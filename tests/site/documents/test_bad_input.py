@@ -1,4 +1,5 @@
 """Every kind of bad upload gets a 4xx with a clear message (never a 500, never a job)."""
+
 from __future__ import annotations
 
 import io
@@ -106,12 +107,16 @@ def test_zip_bomb_compression_ratio(client):
     _error(upload(client, [("ratio.epub", bomb)]), 422, "zip_bomb")
 
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-                  b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-                  b"<w:body><w:p><w:r><w:t>&lol2;</w:t></w:r></w:p></w:body></w:document>")
-XXE = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-       b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p>&xxe;</p></body></html>')
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    b"<w:body><w:p><w:r><w:t>&lol2;</w:t></w:r></w:p></w:body></w:document>"
+)
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p>&xxe;</p></body></html>'
+)
 
 
 def test_xml_entities_refused(client):
@@ -174,8 +179,11 @@ def test_ten_megabyte_single_line(client):
 
 def test_unknown_translator_and_pair(client):
     _error(upload(client, [("a.txt", b"The house is big.")], translator="nope"), 400, "unknown_translator")
-    _error(upload(client, [("a.txt", b"The house is big.")], translator="", source_lang="xx", target_lang="yy"),
-           400, "unknown_pair")
+    _error(
+        upload(client, [("a.txt", b"The house is big.")], translator="", source_lang="xx", target_lang="yy"),
+        400,
+        "unknown_pair",
+    )
 
 
 def test_no_file(client):
@@ -191,8 +199,11 @@ def test_upload_needs_csrf_token(session_key):
     token = page.cookies["csrftoken"].value
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    ok = strict.post("/api/documents", {"file": SimpleUploadedFile("a.txt", b"The house is big."),
-                                        "translator": "bergamot-en-pt"}, HTTP_X_CSRFTOKEN=token)
+    ok = strict.post(
+        "/api/documents",
+        {"file": SimpleUploadedFile("a.txt", b"The house is big."), "translator": "bergamot-en-pt"},
+        HTTP_X_CSRFTOKEN=token,
+    )
     assert ok.status_code == 201, ok.content
 
 

@@ -1,5 +1,6 @@
 """The issue's "done when": in a real browser (headless Chromium), upload a multi-page .docx and an .srt,
 watch the progress bars, and download both translated with their formatting intact."""
+
 from __future__ import annotations
 
 import io
@@ -32,7 +33,13 @@ def docs_browser(docs_live_url, transactional_db):
         pytest.fail("chromium and chromedriver are needed (apt-get install chromium chromium-driver; .ci/run does)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(30)
@@ -65,8 +72,10 @@ def test_upload_docx_and_srt_watch_progress_and_download(docs_browser, docs_live
     try:
         WebDriverWait(b, 60).until(both_done)
     except Exception:
-        pytest.fail(f"documents never finished on the page:\n{b.find_element(By.ID, 'documents').text}\n"
-                    f"error box: {b.find_element(By.ID, 'error').text}")
+        pytest.fail(
+            f"documents never finished on the page:\n{b.find_element(By.ID, 'documents').text}\n"
+            f"error box: {b.find_element(By.ID, 'error').text}"
+        )
     # One script call reads the table: the page re-renders it on every progress message, so elements
     # found first and read later can go stale.
     table = b.execute_script("""
@@ -87,12 +96,19 @@ def test_upload_docx_and_srt_watch_progress_and_download(docs_browser, docs_live
             downloads[name] = resp.read()
     assert set(downloads) == {"report.pt.docx", "movie.pt.srt"}
 
-    before, after = docx.Document(io.BytesIO(files["report.docx"])), docx.Document(io.BytesIO(downloads["report.pt.docx"]))
+    before, after = (
+        docx.Document(io.BytesIO(files["report.docx"])),
+        docx.Document(io.BytesIO(downloads["report.pt.docx"])),
+    )
     assert [len(p.runs) for p in after.paragraphs] == [len(p.runs) for p in before.paragraphs]
-    assert [(r.bold, r.italic) for r in after.paragraphs[1].runs] == [(r.bold, r.italic) for r in before.paragraphs[1].runs]
+    assert [(r.bold, r.italic) for r in after.paragraphs[1].runs] == [
+        (r.bold, r.italic) for r in before.paragraphs[1].runs
+    ]
     assert "gato" in after.paragraphs[1].text.lower() and len(after.tables[0].rows) == 2
     cues = downloads["movie.pt.srt"].decode().strip().split("\n\n")
-    assert [c.split("\n")[:2] for c in cues] == [c.split("\n")[:2] for c in files["movie.srt"].decode().strip().split("\n\n")]
+    assert [c.split("\n")[:2] for c in cues] == [
+        c.split("\n")[:2] for c in files["movie.srt"].decode().strip().split("\n\n")
+    ]
     assert "café" in cues[1].lower()
     # Nobody else can download them.
     with pytest.raises(urllib.error.HTTPError) as exc:

@@ -1,5 +1,6 @@
 """Every format through the real queue, the real worker process and the real Bergamot en→pt engine; the
 output is reopened with the same library and must have the same structure with Portuguese text."""
+
 from __future__ import annotations
 
 import io
@@ -128,7 +129,9 @@ def test_pptx_keeps_frames_tables_notes(celery_worker_process, session_key):
         assert [s.shape_type for s in sa.shapes] == [s.shape_type for s in sb.shapes]
         for shb, sha in zip(sb.shapes, sa.shapes):
             if shb.has_text_frame:
-                assert [len(p.runs) for p in sha.text_frame.paragraphs] == [len(p.runs) for p in shb.text_frame.paragraphs]
+                assert [len(p.runs) for p in sha.text_frame.paragraphs] == [
+                    len(p.runs) for p in shb.text_frame.paragraphs
+                ]
     s1 = after.slides[0]
     assert "casa" in s1.shapes.title.text.lower()
     paras = s1.placeholders[1].text_frame.paragraphs

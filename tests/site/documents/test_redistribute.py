@@ -1,4 +1,5 @@
 """Spreading a paragraph's translation back over its runs: no run lost, words never glued, whitespace kept."""
+
 from nmt_site.documents.formats.base import Slot, apply_translation, block_source, distribute
 from nmt_site.documents.splitter import MAX_SENTENCE_CHARS, split_sentences
 
@@ -30,8 +31,11 @@ def test_more_runs_than_words_keeps_every_run():
 
 def test_fixed_slots_are_not_sent_and_not_changed():
     seen = {0: "Use ", 2: " to run it."}  # a setter is called only when its text changes
-    block = [Slot("Use ", setter=lambda t: seen.__setitem__(0, t)), Slot("`foo()`", fixed=True),
-             Slot(" to run it.", setter=lambda t: seen.__setitem__(2, t))]
+    block = [
+        Slot("Use ", setter=lambda t: seen.__setitem__(0, t)),
+        Slot("`foo()`", fixed=True),
+        Slot(" to run it.", setter=lambda t: seen.__setitem__(2, t)),
+    ]
     assert block_source(block) == "Use to run it."
     apply_translation(block, "Use para executá-lo.")
     assert 1 not in seen and "".join(seen.values()).split() == "Use para executá-lo.".split()
@@ -39,8 +43,12 @@ def test_fixed_slots_are_not_sent_and_not_changed():
 
 def test_sentence_splitter_handles_abbreviations_and_long_runs():
     assert split_sentences("Dr. Smith arrived at 10 a.m. today. He was late.", "en") == [
-        "Dr. Smith arrived at 10 a.m. today.", "He was late."]
+        "Dr. Smith arrived at 10 a.m. today.",
+        "He was late.",
+    ]
     assert split_sentences("O Sr. Silva chegou às 10h. A Dra. Costa, p. ex., não.", "pt") == [
-        "O Sr. Silva chegou às 10h.", "A Dra. Costa, p. ex., não."]
+        "O Sr. Silva chegou às 10h.",
+        "A Dra. Costa, p. ex., não.",
+    ]
     pieces = split_sentences("word " * 1000, "en")
     assert len(pieces) > 1 and all(len(p) <= MAX_SENTENCE_CHARS for p in pieces)

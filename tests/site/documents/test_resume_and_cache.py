@@ -1,5 +1,6 @@
 """Resume after a killed worker (really killed, and simulated in-process to count engine calls), the
 per-document cache of identical segments, time slices, and cancel."""
+
 from __future__ import annotations
 
 import os
@@ -81,13 +82,16 @@ def engine():
 @pytest.fixture
 def no_enqueue(monkeypatch):
     calls = []
-    monkeypatch.setattr(services, "enqueue_document", lambda job_id, continuation_of=None: calls.append(continuation_of))
+    monkeypatch.setattr(
+        services, "enqueue_document", lambda job_id, continuation_of=None: calls.append(continuation_of)
+    )
     return calls
 
 
 def _create(session_key, name: str, body: bytes) -> DocumentJob:
-    return services.create_documents(owner=Owner(session_key=session_key), files=[(name, body)],
-                                     translator="bergamot-en-pt")[0]
+    return services.create_documents(
+        owner=Owner(session_key=session_key), files=[(name, body)], translator="bergamot-en-pt"
+    )[0]
 
 
 @override_settings(NMT_DOC_BATCH=4)

@@ -1,4 +1,5 @@
 """The on-demand documents benchmark runs end to end (real engine, real splitter, real rebuild) and writes JSON."""
+
 import json
 import subprocess
 import sys
@@ -8,9 +9,24 @@ from tests.site.conftest import ROOT
 
 def test_documents_benchmark_writes_rows_per_engine_and_format(tmp_path):
     out = tmp_path / "documents.json"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "documents_throughput.py"), "--engines", "bergamot-en-pt",
-                    "--paragraphs", "6", "--formats", "txt,srt,docx", "--out", str(out)],
-                   check=True, cwd=ROOT, timeout=300, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "documents_throughput.py"),
+            "--engines",
+            "bergamot-en-pt",
+            "--paragraphs",
+            "6",
+            "--formats",
+            "txt,srt,docx",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        cwd=ROOT,
+        timeout=300,
+        capture_output=True,
+    )
     report = json.loads(out.read_text())
     assert [row["format"] for row in report["rows"]] == ["txt", "srt", "docx"]
     # 6 paragraphs of two lines each; the splitter may find more sentences, the same in every format.

@@ -1,7 +1,7 @@
 """The documents page, the websocket progress pushes, ownership of status/cancel/download, and expiry."""
+
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ from nmt_site.documents import services, storage
 from nmt_site.documents.models import DocumentJob, Segment
 
 from ..conftest import ws_headers
-from .conftest import client_for, upload, wait_for_document
+from .conftest import client_for, upload
 
 
 def test_page_renders_with_form_and_limits(session_key):
@@ -46,7 +46,7 @@ def test_progress_pushed_over_websocket_then_download(celery_worker_process, ses
         while time.monotonic() < deadline:
             try:
                 msg = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             assert msg["type"] == "document", msg
             frames.append(msg["document"])
@@ -69,8 +69,11 @@ def test_progress_pushed_over_websocket_then_download(celery_worker_process, ses
 
 def test_websocket_refuses_other_sessions_documents(session_key, monkeypatch):
     monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
-    job = services.create_documents(owner=services.Owner(session_key="someone-else"),
-                                    files=[("x.txt", b"The house is big.")], translator="bergamot-en-pt")[0]
+    job = services.create_documents(
+        owner=services.Owner(session_key="someone-else"),
+        files=[("x.txt", b"The house is big.")],
+        translator="bergamot-en-pt",
+    )[0]
 
     async def scenario():
         comm = WebsocketCommunicator(application, "/ws/documents/", headers=ws_headers(session_key))
@@ -119,12 +122,15 @@ def test_stored_files_use_uuid_names_outside_static(session_key, monkeypatch, se
 def test_expiry_deletes_files_and_rows(session_key, monkeypatch):
     monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
     owner = services.Owner(session_key=session_key)
-    old, fresh = services.create_documents(owner=owner, files=[("old.txt", b"The house is big."),
-                                                               ("new.txt", b"The water is cold.")],
-                                           translator="bergamot-en-pt")
+    old, fresh = services.create_documents(
+        owner=owner,
+        files=[("old.txt", b"The house is big."), ("new.txt", b"The water is cold.")],
+        translator="bergamot-en-pt",
+    )
     output = storage.save("A casa é grande.".encode(), ".txt")
-    DocumentJob.objects.filter(pk=old.pk).update(state="done", output_name=output,
-                                                 expires_at=timezone.now() - timedelta(minutes=1))
+    DocumentJob.objects.filter(pk=old.pk).update(
+        state="done", output_name=output, expires_at=timezone.now() - timedelta(minutes=1)
+    )
     call_command("expire_documents")
     assert not DocumentJob.objects.filter(pk=old.pk).exists()
     assert not Segment.objects.filter(job_id=old.pk).exists()

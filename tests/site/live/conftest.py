@@ -1,6 +1,7 @@
 """Live-server fixtures: the real ASGI app under daphne (a subprocess on the test database, like the worker),
 tiny torch translators registered through NMT_CHECKPOINTS_DIR, and headless Debian Chromium via Selenium.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -48,8 +49,14 @@ def browser(request, live_url, transactional_db):
         pytest.fail("chromium and chromedriver are needed (apt-get install chromium chromium-driver; .ci/run does)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(30)

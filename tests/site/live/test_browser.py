@@ -1,4 +1,5 @@
 """The translate page in headless Chromium against daphne + the real worker: what a person does and sees."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,9 @@ WAIT = 60  # the first job of a torch engine loads it in the worker
 
 def wait(driver, condition, timeout=WAIT):
     # Re-rendered elements can go stale between a find and a read: that is "not yet", not a failure.
-    return WebDriverWait(driver, timeout, poll_frequency=0.1,
-                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
 
 
 def open_page(browser, live_url, query=""):
@@ -116,7 +118,9 @@ def test_dark_mode_errors_and_phone_width(browser, live_url):
     limit = int(browser.find_element(By.ID, "counter").text.split("/")[1])
     browser.execute_script(
         "const t = document.getElementById('text'); t.value = 'x'.repeat(arguments[0]);"
-        "t.dispatchEvent(new Event('input'));", limit + 1)
+        "t.dispatchEvent(new Event('input'));",
+        limit + 1,
+    )
     assert "over" in browser.find_element(By.ID, "counter").get_attribute("class")
     assert not browser.find_element(By.ID, "submit").is_enabled()
     # Every form control has an accessible name.

@@ -1,4 +1,5 @@
 """The documents page and the dashboard (built by other parts of the site) in the same headless Chromium."""
+
 from __future__ import annotations
 
 import pytest

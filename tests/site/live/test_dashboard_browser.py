@@ -1,4 +1,5 @@
 """The dashboard in headless Chromium: queue a run from the form, watch the run page until it is done."""
+
 from __future__ import annotations
 
 import pytest

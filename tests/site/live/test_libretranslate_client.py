@@ -4,6 +4,7 @@ libretranslatepy (PyPI, urllib) covers translate, detect and languages; libretra
 covers translate_file, frontend/settings and health. A raw multipart request (as LibreTranslate's own web
 client sends it) checks translate_file once more without any client library.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,14 +37,22 @@ def test_libretranslatepy_wrong_api_key_is_403(live_url, transactional_db):
 
 def test_translate_file_as_a_multipart_client(live_url, transactional_db):
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in (("source", "en"), ("target", "pt"))]
-    parts.append((f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="letter.txt"\r\n'
-                  "Content-Type: text/plain\r\n\r\n").encode() + "Good morning.\nThe house is big.\n".encode()
-                 + b"\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in (("source", "en"), ("target", "pt"))
+    ]
+    parts.append(
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="letter.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + b"Good morning.\nThe house is big.\n"
+        + b"\r\n"
+    )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    req = urllib.request.Request(f"{live_url}/translate_file", data=body,
-                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    req = urllib.request.Request(
+        f"{live_url}/translate_file", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         url = json.loads(resp.read())["translatedFileUrl"]
     assert url.startswith(live_url) and url.endswith("letter.pt.txt")

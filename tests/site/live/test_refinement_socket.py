@@ -1,7 +1,7 @@
 """The refinement protocol over the websocket (no browser): a tiny real CMLM on the real worker."""
+
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -16,19 +16,26 @@ from ..conftest import ws_headers
 pytestmark = pytest.mark.worker
 
 
-def test_refinement_steps_stream_in_order_and_end_on_the_translation(celery_worker_process, session_key,
-                                                                     tiny_engines):
+def test_refinement_steps_stream_in_order_and_end_on_the_translation(celery_worker_process, session_key, tiny_engines):
     async def scenario():
         comm = WebsocketCommunicator(application, "/ws/jobs/", headers=ws_headers(session_key))
         assert (await comm.connect())[0]
-        await comm.send_json_to({"type": "translate", "text": "t6 t7 t8\nt9 t10", "translator": "tiny-cmlm-en-de",
-                                 "refine": True, "options": {"iterations": 4}, "request_id": "r"})
+        await comm.send_json_to(
+            {
+                "type": "translate",
+                "text": "t6 t7 t8\nt9 t10",
+                "translator": "tiny-cmlm-en-de",
+                "refine": True,
+                "options": {"iterations": 4},
+                "request_id": "r",
+            }
+        )
         steps, job = [], None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 msg = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             assert msg["type"] != "error", msg
             if msg["type"] == "refinement":
@@ -55,8 +62,9 @@ def test_refine_with_unknown_option_is_refused(session_key, tiny_engines):
     async def scenario():
         comm = WebsocketCommunicator(application, "/ws/jobs/", headers=ws_headers(session_key))
         assert (await comm.connect())[0]
-        await comm.send_json_to({"type": "translate", "text": "t6", "translator": "tiny-cmlm-en-de",
-                                 "refine": True, "options": {"beam": 3}})
+        await comm.send_json_to(
+            {"type": "translate", "text": "t6", "translator": "tiny-cmlm-en-de", "refine": True, "options": {"beam": 3}}
+        )
         msg = await comm.receive_json_from(timeout=10)
         await comm.disconnect()
         return msg

@@ -1,4 +1,5 @@
 """manage.py create_api_key NAME [--requests-per-minute N] [--char-limit N]: prints the new key."""
+
 from django.core.management.base import BaseCommand
 
 from nmt_site.api.models import ApiKey

@@ -8,6 +8,7 @@
         --test-set en-pt/libreoffice --limit 200 --threads 1 --wait
     python manage.py benchmark --inline ...          # measure in this process instead of the queue
 """
+
 from __future__ import annotations
 
 import time
@@ -32,10 +33,17 @@ class Command(BaseCommand):
         parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default 1000)")
         parser.add_argument("--latency-sentences", type=int)
         parser.add_argument("--label", default="")
-        parser.add_argument("--if-none", action="store_true",
-                            help="seed: only when no (non-failed) run exists; imports NMT_SHIPPED_BENCHMARKS if present")
-        parser.add_argument("--import", dest="import_report", metavar="REPORT_JSON",
-                            help="store an evaluate report as a finished run (its own environment kept)")
+        parser.add_argument(
+            "--if-none",
+            action="store_true",
+            help="seed: only when no (non-failed) run exists; imports NMT_SHIPPED_BENCHMARKS if present",
+        )
+        parser.add_argument(
+            "--import",
+            dest="import_report",
+            metavar="REPORT_JSON",
+            help="store an evaluate report as a finished run (its own environment kept)",
+        )
         parser.add_argument("--wait", action="store_true", help="wait until the run finishes")
         parser.add_argument("--inline", action="store_true", help="measure here, without the queue")
 
@@ -54,11 +62,19 @@ class Command(BaseCommand):
                     self.stdout.write(f"run {run.id}: seeded from the shipped measurement: {run.label}")
                     return
             elif opts["system"]:
-                run = services.create_run({
-                    "systems": opts["system"], "test_sets": opts["test_set"], "limit": opts["limit"],
-                    "threads": opts["threads"], "device": opts["device"], "n_bootstrap": opts["bootstrap"],
-                    "latency_sentences": opts["latency_sentences"], "label": opts["label"],
-                }, enqueue=not opts["inline"])
+                run = services.create_run(
+                    {
+                        "systems": opts["system"],
+                        "test_sets": opts["test_set"],
+                        "limit": opts["limit"],
+                        "threads": opts["threads"],
+                        "device": opts["device"],
+                        "n_bootstrap": opts["bootstrap"],
+                        "latency_sentences": opts["latency_sentences"],
+                        "label": opts["label"],
+                    },
+                    enqueue=not opts["inline"],
+                )
             else:
                 run = services.create_default_run(enqueue=not opts["inline"])
         except BenchmarkRequestError as exc:
