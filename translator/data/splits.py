@@ -1,8 +1,9 @@
 """Deterministic hash-based split assignment, leak removal and de-duplication of sentence pairs."""
+
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 SPLITS = ("train", "valid", "test")
 SALT = "translator-prepare-data-v1"
@@ -12,7 +13,7 @@ Pair = tuple[str, str]
 
 def bucket(key: str, salt: str = SALT, buckets: int = 10_000) -> int:
     """A stable bucket in [0, buckets) for ``key`` (SHA-256, independent of PYTHONHASHSEED)."""
-    digest = hashlib.sha256(f"{salt}\x00{key}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{salt}\x00{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % buckets
 
 

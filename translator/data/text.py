@@ -1,4 +1,5 @@
 """Small text-cleaning helpers shared by the corpus readers."""
+
 from __future__ import annotations
 
 import re
