@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
+from .sentences import segment
+
 AR = "AR"
 NAR = "NAR"
 
@@ -82,16 +84,32 @@ class Engine(abc.ABC):
                 f"{self.info.name} does not accept option(s) {sorted(unknown)}; "
                 f"it accepts {sorted(self.info.decoding_defaults)}"
             )
-        # Empty or whitespace-only inputs translate to empty strings without reaching the model.
-        keep = [i for i, s in enumerate(sentences) if s.strip()]
         outputs = [""] * len(sentences)
         details: list[dict] = [{} for _ in sentences]
         start = time.perf_counter()
-        if keep:
-            got, extra = self._translate([sentences[i].strip() for i in keep], **options)
-            for slot, text, det in zip(keep, got, extra or [{}] * len(keep)):
-                outputs[slot] = text
-                details[slot] = det
+        # Each input becomes its sentences (a model trained on sentences drifts and repeats itself on a paragraph,
+        # and some drop the space between sentences); each is translated on its own and the input's own whitespace
+        # goes back between them. Empty inputs stay empty; inputs without a letter or digit (emoji, symbols) are
+        # copied: there is nothing to translate, and a text model would turn them into noise.
+        pieces: list[str] = []
+        plan: dict[int, list[tuple[int, str]]] = {}  # input -> (piece index, whitespace after it)
+        for i, text in enumerate(sentences):
+            text = text.strip()
+            if not text:
+                continue
+            if not any(ch.isalnum() for ch in text):
+                outputs[i] = text
+                continue
+            plan[i] = []
+            for sentence, gap in segment(text, self.info.source_lang):
+                plan[i].append((len(pieces), gap))
+                pieces.append(sentence)
+        if pieces:
+            got, extra = self._translate(pieces, **options)
+            extra = extra or [{} for _ in pieces]
+            for i, parts in plan.items():
+                outputs[i] = "".join(got[k] + gap for k, gap in parts)
+                details[i] = dict(extra[parts[0][0]]) if len(parts) == 1 else {"sentences": len(parts)}
         return BatchResult(outputs=outputs, model_seconds=time.perf_counter() - start, details=details)
 
     def refinement_steps(self, sentence: str, **options) -> Iterator[RefinementStep]:

@@ -26,6 +26,7 @@ from nmt_site.celery import app as celery_app
 from nmt_site.jobs.services import choose_translator, engine_device, worker_name
 from translator.engine import EngineError
 from translator.registry import load_engine
+from translator.sentences import split_sentences
 
 from . import storage
 from .errors import DocumentError, FileTooLarge, JobRequestError, NotReady
@@ -35,7 +36,6 @@ from .models import ACTIVE_STATES, FINISHED_STATES, DocumentJob, JobState, Segme
 from .notify import publish_document
 from .safety import language_hint
 from .selectors import Owner, get_owned_document, payload
-from .splitter import split_sentences
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Spreading a paragraph's translation back over its runs: no run lost, words never glued, whitespace kept."""
 
 from nmt_site.documents.formats.base import Slot, apply_translation, block_source, distribute
-from nmt_site.documents.splitter import MAX_SENTENCE_CHARS, split_sentences
+from translator.sentences import MAX_SENTENCE_CHARS, split_sentences
 
 
 def test_single_run_takes_everything_and_keeps_its_edges():

@@ -1,4 +1,7 @@
-"""Paragraph → sentences, with pysbd (rule-based, Golden Rules tested, handles abbreviations and numbers)."""
+"""Paragraph → sentences, with pysbd (rule-based, Golden Rules tested, handles abbreviations and numbers).
+
+Used by every engine (a multi-sentence input is translated sentence by sentence) and by the documents app.
+"""
 
 from __future__ import annotations
 
@@ -120,3 +123,31 @@ def _cut_long(sentence: str) -> list[str]:
         pieces.append(current)
     # A single "word" longer than the limit (no whitespace at all) is cut hard.
     return [p[i : i + MAX_SENTENCE_CHARS] for p in pieces for i in range(0, len(p), MAX_SENTENCE_CHARS)]
+
+
+# A cheap test before pysbd (milliseconds a call): could there be a sentence boundary inside the text at all?
+_POSSIBLE_BOUNDARY = re.compile(r"[.!?…;:。！？][\"'”’»)\]]*\s+\S|\n\s*\S")
+
+
+def segment(text: str, lang: str) -> list[tuple[str, str]]:
+    """``text`` as (sentence, the whitespace that followed it in ``text``) pairs; joined, they give ``text`` back.
+
+    A text with one sentence comes back whole, without calling pysbd.
+    """
+    if not _POSSIBLE_BOUNDARY.search(text.strip()):
+        return [(text, "")]
+    sentences = split_sentences(text, lang)
+    out: list[tuple[str, str]] = []
+    pos = 0
+    for sentence in sentences:
+        found = text.find(sentence, pos)
+        if found < 0:  # pysbd edited the sentence or a long one was cut: a plain space is the best guess
+            out.append((sentence, " "))
+            continue
+        end = found + len(sentence)
+        gap = re.match(r"\s*", text[end:])
+        pos = end + (len(gap.group(0)) if gap else 0)
+        out.append((sentence, text[end:pos]))
+    if out:
+        out[-1] = (out[-1][0], "")
+    return out or [(text, "")]
