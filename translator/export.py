@@ -43,13 +43,19 @@ def training_summary(run_dir: Path) -> dict:
     ]
     # The last record with a step: a run stopped from outside (killed, timed out) ends without its own summary.
     last = next((r for r in reversed(records) if "step" in r), {})
-    return {
+    summary = {
         "steps": last.get("step"),
         "epochs": last.get("epoch"),
         "training_minutes": last.get("elapsed_min"),
         "median_target_tokens_per_s": sorted(speeds)[len(speeds) // 2] if speeds else None,
         "validation_curve": curve,
     }
+    counted = next((r for r in reversed(records) if "target_tokens" in r), None)
+    if counted is not None:
+        summary["target_tokens"] = counted["target_tokens"]
+        if counted.get("target_tokens_per_epoch"):
+            summary["epochs_seen"] = round(counted["target_tokens"] / counted["target_tokens_per_epoch"], 2)
+    return summary
 
 
 def _pair(config: dict) -> tuple:
@@ -67,9 +73,12 @@ def _total_training(init_from: str, card: dict) -> dict:
     by_device = dict(earlier_minutes(before)) if before else {}
     device = training_device(card.get("train_config") or {})
     by_device[device] = round(by_device.get(device, 0) + (training.get("training_minutes") or 0), 2)
+    tokens = [training.get("target_tokens"), before.get("target_tokens") if before else 0]
     return {
         "checkpoint": init_from,
         "steps": (training.get("steps") or 0) + before.get("steps", 0),
+        # None when a run in the chain did not count them (older cards): better unknown than under-counted
+        "target_tokens": None if None in tokens else sum(tokens),
         "training_minutes": round(sum(by_device.values()), 2),
         "minutes_by_device": by_device,
     }

@@ -61,7 +61,12 @@ def render_markdown(card: dict) -> str:
         f"- Training data: {card.get('training_data_description') or card.get('training_data')}",
         f"- Training: {training.get('steps')} steps, {training.get('epochs')} epochs, "
         f"{training.get('training_minutes')} {device}-minutes, median {training.get('median_target_tokens_per_s')} "
-        "target tokens/s",
+        "target tokens/s"
+        + (
+            f", {training['target_tokens']:,} target tokens seen ({training.get('epochs_seen')} epochs of its data)"
+            if training.get("target_tokens")
+            else ""
+        ),
     ]
     continued = card.get("continued_from")
     if continued:

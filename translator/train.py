@@ -284,6 +284,7 @@ def train(config: TrainConfig) -> dict:
         f"{corpus.target_tokens():,} target tokens/epoch",
         flush=True,
     )
+    state.setdefault("target_tokens", 0)  # runs saved before this was counted resume from 0
 
     def log(record: dict) -> None:
         record = {
@@ -316,6 +317,7 @@ def train(config: TrainConfig) -> dict:
             state["batch_in_epoch"] += 1
             seconds = time.perf_counter() - started
             state["elapsed"] += seconds
+            state["target_tokens"] += stats["tokens"]
             window["loss"] += float(loss.detach()) * stats["tokens"]
             window["tokens"] += stats["tokens"]
             window["seconds"] += seconds
@@ -326,6 +328,9 @@ def train(config: TrainConfig) -> dict:
                         "loss": round(window["loss"] / max(window["tokens"], 1), 4),
                         "tgt_tokens_per_s": round(window["tokens"] / window["seconds"]),
                         "lr": round(learning_rate(state["step"], config), 7),
+                        # compute spent, comparable across models: target tokens seen and the epoch's size
+                        "target_tokens": state["target_tokens"],
+                        "target_tokens_per_epoch": corpus.target_tokens(),
                     }
                 )
                 window = {"loss": 0.0, "tokens": 0, "seconds": 0.0, "steps": 0}

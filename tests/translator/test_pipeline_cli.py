@@ -80,6 +80,7 @@ def test_exported_folder_is_complete_and_registered(trained, monkeypatch):
         assert (ckpt / name).exists(), name
     card = json.loads((ckpt / "model_card.json").read_text())
     assert card["training"]["steps"] == 600 and card["training"]["median_target_tokens_per_s"] > 0
+    assert card["training"]["target_tokens"] > 0 and card["training"]["epochs_seen"] > 1
     monkeypatch.setenv("NMT_CHECKPOINTS_DIR", str(ckpt.parent))
     from translator import registry
 
@@ -807,3 +808,17 @@ def test_en_pt_kdmix_takes_one_teacher_per_source(tmp_path):
     # The AR student's translations: Portuguese, not copies of the English source.
     assert all(t and t != s for s, t in zip(sources[2:], targets[2:]))
     assert any(word in " ".join(targets[2:]).lower() for word in ("clique", "selecione", "abre", "imprimir"))
+
+
+def test_training_summary_counts_target_tokens_and_epochs_seen(tmp_path):
+    from translator.export import training_summary
+    from translator.model_card import render_markdown
+
+    (tmp_path / "log.jsonl").write_text(
+        '{"step": 50, "epoch": 0, "elapsed_min": 0.5, "tgt_tokens_per_s": 100, "target_tokens": 3000,'
+        ' "target_tokens_per_epoch": 2000}\n{"step": 50, "epoch": 1, "elapsed_min": 0.5, "valid_bleu": 12.0}\n'
+    )
+    summary = training_summary(tmp_path)
+    assert summary["target_tokens"] == 3000 and summary["epochs_seen"] == 1.5
+    card = {"name": "m", "architecture": "transformer", "parameters": 10, "training": summary, "train_config": {}}
+    assert "3,000 target tokens seen (1.5 epochs of its data)" in render_markdown(card)
