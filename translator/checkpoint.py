@@ -25,6 +25,8 @@ def model_class_for(architecture: str):
     # Imported lazily so loading one family never imports the others.
     if architecture == "transformer":
         from .models.ar_transformer import ARTransformer as cls
+    elif architecture == "calm":
+        from .models.calm import CALM as cls
     elif architecture == "cmlm":
         from .models.cmlm import CMLM as cls
     elif architecture == "ctc-glat":

@@ -59,6 +59,8 @@ class RefinementStep:
     iteration: int
     text: str
     masked_positions: list[int] = field(default_factory=list)
+    # Early-exit decoders (calm): per output subword token, the decoder layer (1-based) it exited at.
+    token_layers: list[int] = field(default_factory=list)
 
 
 class EngineError(ValueError):

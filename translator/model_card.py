@@ -93,6 +93,14 @@ def render_markdown(card: dict) -> str:
             f"- Decoding default {option}={tuned['chosen']}, chosen on the {tuned['valid_set']} "
             f"(validation BLEU by value: {sweep})"
         )
+    calm = card.get("calm_calibration")
+    if calm:
+        scan = ", ".join(f"{r['threshold']}: {r['risk']} / {r['average_layers']}" for r in calm["scan"])
+        lines.append(
+            f"- Exit threshold λ={calm['chosen_threshold']} ({calm['measure']} confidence), calibrated with "
+            f"Learn-then-Test on the {calm['valid_set']}: {calm['risk']} risk ≤ {calm['delta']} with probability "
+            f"≥ 1 − {calm['epsilon']} (λ: mean risk / decoder layers per token of {calm['decoder_layers']}: {scan})"
+        )
     config = card.get("train_config") or {}
     if config.get("init_from") or config.get("autocast"):
         lines.append(

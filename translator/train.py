@@ -32,7 +32,7 @@ LR_SCHEDULES = ("inverse_sqrt", "linear")  # see TrainConfig.lr_schedule and lea
 @dataclass
 class TrainConfig:
     name: str
-    architecture: str  # transformer | cmlm | ctc-glat
+    architecture: str  # transformer | calm | cmlm | ctc-glat
     valid_src: str
     valid_tgt: str
     source_lang: str
@@ -217,17 +217,19 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
     own = model.state_dict()
     copied = []
     for name, value in teacher.state_dict().items():
-        target = _student_name(name, own)
-        if target not in own or target in copied:
-            continue
-        mapped = map_rows(value, own[target], mapping) if mapping else None
-        if mapped is not None:
-            own[target].copy_(mapped)
-        elif own[target].shape == value.shape and (mapping is None or mapping.teacher_size not in value.shape):
-            own[target].copy_(value.to(own[target].dtype))
-        else:
-            continue
-        copied.append(target)
+        # A model may place one teacher tensor in several of its own (calm: a deeper decoder, see warm_start_names).
+        names = model.warm_start_names(name, teacher.config) if hasattr(model, "warm_start_names") else [name]
+        for target in (_student_name(n, own) for n in names):
+            if target not in own or target in copied:
+                continue
+            mapped = map_rows(value, own[target], mapping) if mapping else None
+            if mapped is not None:
+                own[target].copy_(mapped)
+            elif own[target].shape == value.shape and (mapping is None or mapping.teacher_size not in value.shape):
+                own[target].copy_(value.to(own[target].dtype))
+            else:
+                continue
+            copied.append(target)
     return copied
 
 

@@ -168,22 +168,39 @@ class IncrementalDecoder:
 
     def step(self, tokens: torch.Tensor, position: int, cache: list, cross: list, cross_mask) -> torch.Tensor:
         """Log-probabilities of the next token for each row, appending this step's K/V to ``cache``."""
-        h = self.embed(tokens[:, None]) * self.embed_scale + self.positions[position]
+        h = self.embed_step(tokens, position)
         for i, layer in enumerate(self.layers):
-            attn = layer.self_attn
-            q = self._split(attn.q_proj(h))
-            k, v = self._split(attn.k_proj(h)), self._split(attn.v_proj(h))
-            if cache[i] is not None:
-                k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
-            cache[i] = (k, v)
-            a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(h.shape)
-            h = layer.self_attn_layer_norm(h + attn.out_proj(a))
-            enc = layer.encoder_attn
-            a = F.scaled_dot_product_attention(self._split(enc.q_proj(h)), *cross[i], attn_mask=cross_mask)
-            h = layer.encoder_attn_layer_norm(h + enc.out_proj(a.transpose(1, 2).reshape(h.shape)))
-            h = layer.final_layer_norm(h + layer.fc2(self.act(layer.fc1(h))))
-        logits = self.marian.lm_head(h[:, 0]) + self.marian.final_logits_bias
-        return logits.float().log_softmax(-1)
+            cache[i] = self.append_self_kv(layer, h, cache[i])
+            h = self.layer_after_kv(layer, h, *cache[i], *cross[i], cross_mask)
+        return self.log_probs(h)
+
+    # The layer maths in three pieces, so an early-exit decoder (calm.py) can compute a skipped
+    # layer's keys/values without running the rest of it.
+    def embed_step(self, tokens: torch.Tensor, position: int) -> torch.Tensor:  # (N,) -> (N, 1, D)
+        return self.embed(tokens[:, None]) * self.embed_scale + self.positions[position]
+
+    def append_self_kv(self, layer, h: torch.Tensor, layer_cache):
+        attn = layer.self_attn
+        k, v = self._split(attn.k_proj(h)), self._split(attn.v_proj(h))
+        if layer_cache is not None:
+            k, v = torch.cat([layer_cache[0], k], 2), torch.cat([layer_cache[1], v], 2)
+        return k, v
+
+    def layer_after_kv(self, layer, h, k, v, cross_k, cross_v, cross_mask) -> torch.Tensor:
+        """The rest of a post-norm MarianDecoderLayer for one position, given its self-attention K/V."""
+        attn = layer.self_attn
+        a = F.scaled_dot_product_attention(self._split(attn.q_proj(h)), k, v).transpose(1, 2).reshape(h.shape)
+        h = layer.self_attn_layer_norm(h + attn.out_proj(a))
+        enc = layer.encoder_attn
+        a = F.scaled_dot_product_attention(self._split(enc.q_proj(h)), cross_k, cross_v, attn_mask=cross_mask)
+        h = layer.encoder_attn_layer_norm(h + enc.out_proj(a.transpose(1, 2).reshape(h.shape)))
+        return layer.final_layer_norm(h + layer.fc2(self.act(layer.fc1(h))))
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:  # (N, 1, D) or (N, D) -> (N, V)
+        return self.marian.lm_head(h.reshape(-1, h.size(-1))) + self.marian.final_logits_bias
+
+    def log_probs(self, h: torch.Tensor) -> torch.Tensor:
+        return self.logits(h).float().log_softmax(-1)
 
     @staticmethod
     def _reorder(cache: list, index: torch.Tensor) -> list:

@@ -81,7 +81,8 @@ class TranslationModel(nn.Module, abc.ABC):
         """Decode a padded source batch; return target ids (no specials) and per-sentence details."""
 
     def refine_steps(self, src: torch.Tensor, **options) -> Iterator[tuple[int, list[int], list[int]]]:
-        """For iterative decoders: (iteration, ids, masked positions) per refinement step."""
+        """For iterative decoders: (iteration, ids, masked positions) per refinement step, optionally followed by
+        a dict of further RefinementStep fields (calm: the exit layer of each token)."""
         ids, _ = self.generate(src, **options)
         yield 1, ids[0], []
 

@@ -60,8 +60,8 @@ class TorchEngine(Engine):
         options = {**self.info.decoding_defaults, **options}
         ids, _ = self._encode([sentence])
         src = pad_sequences(ids, self.tokenizer.pad_id, self.device)
-        for iteration, out, masked in self.model.refine_steps(src, **options):
-            yield RefinementStep(iteration=iteration, text=self.tokenizer.decode([out])[0], masked_positions=masked)
+        for iteration, out, masked, *extra in self.model.refine_steps(src, **options):  # extra: RefinementStep fields
+            yield RefinementStep(iteration, self.tokenizer.decode([out])[0], masked, **(extra[0] if extra else {}))
 
 
 def load(folder: Path, device: str | None = None, precision: str | None = None) -> TorchEngine:
