@@ -360,7 +360,8 @@ class WLACEngine(TorchEngine):
 
     def __init__(self, model: INarIG, tokenizer, info, device: torch.device):
         super().__init__(model, tokenizer, info, device)
-        model.use_tokenizer(tokenizer)
+        if model.pieces is None:  # a model fresh from its folder (training's validation has one already)
+            model.use_tokenizer(tokenizer)
         # Room for the instruction unit in the decoder's input (sinusoidal positions have no hard limit,
         # but the model never saw targets past max_positions).
         self.max_context_tokens = (
