@@ -31,6 +31,8 @@ def model_class_for(architecture: str):
         from .models.cmlm import CMLM as cls
     elif architecture == "ctc-glat":
         from .models.ctc_glat import CTCGlat as cls
+    elif architecture == "inarig":
+        from .models.inarig import INarIG as cls
     else:
         raise EngineError(f"unknown architecture {architecture!r}")
     return cls

@@ -12,6 +12,7 @@ COMMANDS = {
     "distill": ("translator.distill", "translate training sources with a teacher engine (resumable)"),
     "export": ("translator.export", "average a run's snapshots into a checkpoint folder"),
     "evaluate": ("translator.evaluate", "BLEU/chrF with CIs, latency and throughput, as JSON"),
+    "evaluate-wlac": ("translator.wlac", "word-level autocompletion accuracy and latency with baselines, as JSON"),
     "tune-decoding": ("translator.tune_decoding", "choose a numeric decoding default on the validation set"),
     "calibrate-calm": ("translator.calibrate_calm", "choose a calm checkpoint's exit threshold with Learn-then-Test"),
     "card": ("translator.model_card", "put an evaluate report's scores into a checkpoint's model card"),

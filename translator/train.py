@@ -162,6 +162,8 @@ def load_or_train_tokenizer(config: TrainConfig, sources: list[str], targets: li
 
 @torch.no_grad()
 def validate(model, tokenizer, sources: list[str], references: list[str], decoding: dict, device) -> dict:
+    if hasattr(model, "validation_scores"):  # not a sentence translator (INarIG): it measures itself
+        return model.validation_scores(tokenizer, sources, references, decoding, device)
     import sacrebleu
 
     model.eval()
@@ -254,6 +256,8 @@ def train(config: TrainConfig) -> dict:
     tokenizer = load_or_train_tokenizer(config, sources, targets)
     model_cls = model_class_for(config.architecture)
     model = model_cls({**config.model, "vocab_size": tokenizer.vocab_size}).to(device)
+    if hasattr(model, "use_tokenizer"):  # a family that spells words with the pieces (INarIG's training examples)
+        model.use_tokenizer(tokenizer)
     max_tokens = int(model.config.get("max_source_tokens", 200))
     corpus = ParallelCorpus(sources, targets, tokenizer, max_tokens)
     valid_src, valid_ref = read_parallel(config.valid_src, config.valid_tgt)
@@ -365,8 +369,9 @@ def validation_round(config, model, tokenizer, valid_src, valid_ref, device, sta
     for old in (config.run_dir / "snapshots").glob("step-*.pt"):
         if old.name not in state["snapshots"]:
             old.unlink()
-    if result["valid_bleu"] > state["best_bleu"]:
-        state["best_bleu"] = result["valid_bleu"]
+    score = result.get("valid_score", result.get("valid_bleu"))  # valid_score: a family's own measure
+    if score > state["best_bleu"]:
+        state["best_bleu"] = score
         state["bad_validations"] = 0
         torch.save(model.state_dict(), config.run_dir / "best.pt")
     else:

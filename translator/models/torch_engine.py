@@ -77,4 +77,5 @@ def load(folder: Path, device: str | None = None, precision: str | None = None) 
     model, tokenizer = load_model_folder(folder, torch_device, dtype)
     if precision == "int8":
         model = quantize_int8(model)
-    return TorchEngine(model, tokenizer, info, torch_device)
+    # A family with its own engine (INarIG: word completion) names it; the others translate.
+    return getattr(type(model), "engine_class", TorchEngine)(model, tokenizer, info, torch_device)
