@@ -29,6 +29,8 @@ def model_class_for(architecture: str):
         from .models.cmlm import CMLM as cls
     elif architecture == "ctc-glat":
         from .models.ctc_glat import CTCGlat as cls
+    elif architecture == "diffusion":
+        from .models.diffusion import Diffusion as cls
     else:
         raise EngineError(f"unknown architecture {architecture!r}")
     return cls
