@@ -242,7 +242,7 @@ class Diffusion(CMLM):
         length_beam: int = 3,
         dedup: bool = True,
     ):
-        B = src.size(0)
+        B, steps = src.size(0), max(1, int(steps))
         tokens, score, lengths, beam, used, _ = self._denoise(src, steps, length_beam, schedule, float(temperature))
         outputs, details = [], []
         for row in self._pick_best(score, beam, B).tolist():
