@@ -169,8 +169,9 @@ class DiffusionLM(CMLM):
         for b in range(B):
             rows = range(b * per_source, (b + 1) * per_source)
             hyps = [tokens[r, : int(lengths[r])].tolist() for r in rows]
-            risk = [sum(ngram_overlap(h, o) for o in hyps) for h in hyps]
-            chosen.append(rows[max(range(len(hyps)), key=risk.__getitem__)])
+            # Minimum risk = maximum expected similarity to the other samples (each counts itself once alike).
+            gain = [sum(ngram_overlap(h, o) for o in hyps) for h in hyps]
+            chosen.append(rows[max(range(len(hyps)), key=gain.__getitem__)])
         return chosen
 
     @torch.no_grad()
