@@ -33,6 +33,10 @@ def model_class_for(architecture: str):
         from .models.ctc_glat import CTCGlat as cls
     elif architecture == "inarig":
         from .models.inarig import INarIG as cls
+    elif architecture == "diffusion":
+        from .models.diffusion import Diffusion as cls
+    elif architecture == "diffusion-lm":
+        from .models.diffusion_lm import DiffusionLM as cls
     else:
         raise EngineError(f"unknown architecture {architecture!r}")
     return cls

@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ENGINE_FILE = "engine.json"
 
 # Architectures (as written in engine.json) that our torch engine wrapper loads.
-TORCH_ARCHITECTURES = ("transformer", "calm", "cmlm", "ctc-glat", "inarig")
+TORCH_ARCHITECTURES = ("transformer", "calm", "cmlm", "ctc-glat", "diffusion", "diffusion-lm", "inarig")
 
 _cache: dict[tuple, Engine] = {}
 _lock = threading.Lock()

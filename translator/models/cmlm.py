@@ -151,9 +151,7 @@ class CMLM(TranslationModel):
         tgt_mask = tgt.ne(PAD)
         memory, src_mask, length_logits = self._encode(batch.src)
 
-        offset = tgt_mask.sum(1) - src_mask.sum(1)
-        k = self.config["max_length_offset"]
-        length_loss = F.cross_entropy(length_logits, offset.clamp(-k, k) + k)
+        length_loss = self._length_loss(length_logits, tgt_mask, src_mask)
 
         mix = self.config["glancing_mix"]
         glancing = mix > 0 and float(torch.rand(())) < mix  # no draw at 0: the paper's runs stay reproducible
@@ -179,6 +177,11 @@ class CMLM(TranslationModel):
             "length_loss": float(length_loss.detach()),
             "glancing": glancing,
         }
+
+    def _length_loss(self, length_logits, tgt_mask, src_mask) -> torch.Tensor:
+        offset = tgt_mask.sum(1) - src_mask.sum(1)
+        k = self.config["max_length_offset"]
+        return F.cross_entropy(length_logits, offset.clamp(-k, k) + k)
 
     # -------------------------------------------------------------------------------------- decoding
     def predict_lengths(self, src: torch.Tensor, length_beam: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -300,6 +303,10 @@ class CMLM(TranslationModel):
         (its positions mapped onto the merged tokens), so the last step always equals the translation.
         """
         tokens, score, lengths, beam, _, history = self._mask_predict(src[:1], iterations, length_beam, record=True)
+        yield from self._refinement_view(score, lengths, beam, history, dedup)
+
+    def _refinement_view(self, score, lengths, beam, history, dedup: bool):
+        """The recorded steps of the winning length candidate of one source, as ``refine_steps`` yields them."""
         row = int(self._pick_best(score, beam, 1)[0])
         length = int(lengths[row])
         for k, (iteration, step_tokens, step_masked) in enumerate(history):
