@@ -32,7 +32,7 @@ LR_SCHEDULES = ("inverse_sqrt", "linear")  # see TrainConfig.lr_schedule and lea
 @dataclass
 class TrainConfig:
     name: str
-    architecture: str  # transformer | cmlm | ctc-glat
+    architecture: str  # a key of translator.models.architectures.ARCHITECTURES
     valid_src: str
     valid_tgt: str
     source_lang: str

@@ -14,8 +14,8 @@ import torch
 from ..checkpoint import load_model_folder
 from ..device import inference_dtype, resolve_device
 from ..engine import Engine, EngineError, RefinementStep
+from ..engine_file import info_from_engine_file, read_engine_file
 from ..quantize import check_precision, quantize_int8
-from ..registry import info_from_engine_file, read_engine_file
 from ..tokenizer import SubwordTokenizer
 from .base import pad_sequences
 
