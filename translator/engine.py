@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 AR = "AR"
 NAR = "NAR"
+# Load-time number formats of our torch engines on the CPU (translator.quantize); GPUs run fp16.
+PRECISIONS = ("fp32", "int8")
 
 
 @dataclass(frozen=True)

@@ -10,28 +10,30 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from .checkpoint import CARD
+from .report import EvaluationReport
 
 README = "README.md"
 SCORE_FIELDS = ("bleu", "bleu_ci95", "chrf", "bleu_signature", "chrf_signature", "repeated_token_rate")
 
 
-def scores_from_report(report: dict, engine_name: str) -> list[dict]:
+def scores_from_report(report: EvaluationReport, engine_name: str) -> list[dict[str, Any]]:
     rows = []
-    for system in report["systems"]:
-        if system["name"] != engine_name:
+    for system in report.systems:
+        if system.name != engine_name:
             continue
-        for test_id, result in system["results"].items():
+        for test_id, result in system.results.items():
             rows.append(
                 {
-                    "system": system["label"],
-                    "decoding": system["decoding"],
+                    "system": system.label,
+                    "decoding": system.decoding,
                     "test_set": test_id,
-                    "sentences": report["test_sets"][test_id]["sentences"],
-                    **{k: result[k] for k in SCORE_FIELDS if k in result},
-                    "latency_p50_ms": result["latency_ms"]["p50"],
-                    "throughput_64_sent_per_s": result["throughput"]["64"]["sentences_per_s"],
+                    "sentences": report.test_sets[test_id].sentences,
+                    **{k: getattr(result, k) for k in SCORE_FIELDS},
+                    "latency_p50_ms": result.latency_ms.p50,
+                    "throughput_64_sent_per_s": result.throughput["64"].sentences_per_s,
                 }
             )
     return rows
@@ -138,12 +140,10 @@ def main(argv):
     card = json.loads((folder / CARD).read_text())
     name = json.loads((folder / "engine.json").read_text())["name"]
     if args.report:
-        report = json.loads(Path(args.report).read_text())
+        report = EvaluationReport.load(args.report)
         card["test_scores"] = scores_from_report(report, name)
-        env = report["environment"]
-        card["scores_environment"] = (
-            f"{env['cpu']}, {env['threads']} thread(s), torch {env['torch']}, commit {env['git_commit']}"
-        )
+        env = report.environment
+        card["scores_environment"] = f"{env.cpu}, {env.threads} thread(s), torch {env.torch}, commit {env.git_commit}"
     if args.data:
         card["training_data_description"] = args.data
     if args.notes:
