@@ -1,6 +1,7 @@
-"""Markdown results table of an evaluate report, one per language pair (the README's tables come from here).
+"""Markdown results tables of evaluate reports (the README's tables come from here, never typed by hand).
 
-.venv/bin/python benchmarks/report_table.py benchmarks/results/en-de-models.json
+.venv/bin/python benchmarks/report_table.py benchmarks/results/en-de-models.json   # every test set of a report
+.venv/bin/python benchmarks/report_table.py --write README.md    # the README's section: one table per pair
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from translator.report import EvaluationReport  # noqa: E402
 
 
-def table(report: EvaluationReport) -> str:
+RESULTS = Path(__file__).resolve().parent / "results"
+README_REPORTS = ("en-de-models.json", "en-pt-models.json")  # shipped measurements, one per language pair
+START = "<!-- results:start (python benchmarks/report_table.py --write README.md) -->"
+END = "<!-- results:end -->"
+
+
+def table(report: EvaluationReport, test_ids: list[str] | None = None) -> str:
     lines = [
         "| system | test set | BLEU [95 % CI] | chrF | latency p50 / p95 ms | speed-up p50 vs baseline "
         "| sent/s @16 | sent/s @64 | repeated tokens |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for test_id, info in report.test_sets.items():
+        if test_ids is not None and test_id not in test_ids:
+            continue
         for system in report.systems:
             r = system.results[test_id]
             assert r.bleu is not None and r.bleu_ci95 is not None and r.chrf is not None, "a partial report"
@@ -34,5 +43,38 @@ def table(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
+def readme_section() -> str:
+    """One table per pair: the first test set of each shipped report, with where it was measured."""
+    parts = []
+    for name in README_REPORTS:
+        report = EvaluationReport.load(RESULTS / name)
+        test_id = next(iter(report.test_sets))
+        env = report.environment
+        commit = (env.git_commit or "unknown")[:7]
+        parts.append(
+            f"**{report.pair}**, `{test_id}` ({report.test_sets[test_id].sentences} sentences), from "
+            f"`benchmarks/results/{name}`: {env.cpu}, {env.threads} thread(s), torch {env.torch}, commit {commit}, "
+            f"{env.date[:10]}. Baseline: {report.baseline}.\n\n{table(report, [test_id])}\n"
+        )
+    return "\n".join(parts)
+
+
+def replace_section(text: str, section: str) -> str:
+    head, start, rest = text.partition(START)
+    _, end, tail = rest.partition(END)
+    if not start or not end:
+        raise ValueError("the results markers are missing")
+    return f"{head}{START}\n{section}{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--write"]:
+        path = Path(argv[1])
+        path.write_text(replace_section(path.read_text(), readme_section()))
+    else:
+        print(table(EvaluationReport.load(argv[0])))
+    return 0
+
+
 if __name__ == "__main__":
-    print(table(EvaluationReport.load(sys.argv[1])))
+    raise SystemExit(main(sys.argv[1:]))

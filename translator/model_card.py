@@ -129,14 +129,30 @@ def write_card(folder: Path, card: dict) -> None:
     (folder / README).write_text(render_markdown(card))
 
 
-def main(argv):
+def card_in_sync(folder: Path) -> bool:
+    card = json.loads((folder / CARD).read_text())
+    readme = folder / README
+    if readme.is_file() and readme.read_text() == render_markdown(card):
+        return True
+    print(f"{readme} is not the rendering of {folder / CARD}: run python -m translator card --checkpoint {folder}")
+    return False
+
+
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m translator card")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--report", help="evaluate JSON whose scores for this engine go into the card")
     parser.add_argument("--data", help="human description of the training data")
     parser.add_argument("--notes", help="free text appended to the card")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that README.md is the rendering of model_card.json (exit 1 if not)",
+    )
     args = parser.parse_args(argv)
     folder = Path(args.checkpoint)
+    if args.check:
+        return 0 if card_in_sync(folder) else 1
     card = json.loads((folder / CARD).read_text())
     name = json.loads((folder / "engine.json").read_text())["name"]
     if args.report:
