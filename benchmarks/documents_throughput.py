@@ -168,7 +168,7 @@ def main() -> None:
                 owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)], translator=name
             )[0]
             t1 = time.perf_counter()
-            job = services.run_document(job.id, worker="bench/1", load=lambda *a, **k: engine)
+            job = services.run_document(job.id, worker="bench/1", load=lambda *a, engine=engine, **k: engine)
             t2 = time.perf_counter()
             assert job.state == "done", job.error
             row = {

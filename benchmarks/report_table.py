@@ -13,7 +13,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from translator.report import EvaluationReport  # noqa: E402
 
-
 RESULTS = Path(__file__).resolve().parent / "results"
 README_REPORTS = ("en-de-models.json", "en-pt-models.json")  # shipped measurements, one per language pair
 START = "<!-- results:start (python benchmarks/report_table.py --write README.md) -->"

@@ -91,7 +91,7 @@ class Engine(abc.ABC):
         start = time.perf_counter()
         if keep:
             got, extra = self._translate([sentences[i].strip() for i in keep], **options)
-            for slot, text, det in zip(keep, got, extra or [{}] * len(keep)):
+            for slot, text, det in zip(keep, got, extra or [{}] * len(keep), strict=False):
                 outputs[slot] = text
                 details[slot] = det
         return BatchResult(outputs=outputs, model_seconds=time.perf_counter() - start, details=details)

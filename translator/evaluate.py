@@ -69,7 +69,7 @@ class TestSet:
     @property
     def sha256(self) -> str:
         digest = hashlib.sha256()
-        for s, r in zip(self.sources, self.references):
+        for s, r in zip(self.sources, self.references, strict=False):
             digest.update(f"{s}\t{r}\n".encode())
         return digest.hexdigest()
 

@@ -82,8 +82,8 @@ def render_markdown(card: dict) -> str:
         )
     chosen = card.get("weights_chosen_by")
     if chosen:
-        scores = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
-        lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {scores})")
+        kept = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
+        lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {kept})")
     for option, tuned in (card.get("decoding_tuned") or {}).items():
         sweep = ", ".join(f"{value}: {score['bleu']}" for value, score in tuned["validation_bleu_by_value"].items())
         lines.append(

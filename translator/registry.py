@@ -64,7 +64,7 @@ def load_folder(folder: Path, device: str | None = None, precision: str | None =
     """Load a checkpoint folder directly (used by the CLI on paths outside the registry).
     ``precision`` "int8" quantizes the weights for the CPU (see quantize); None keeps fp32/fp16."""
     data = read_engine_file(folder)
-    architecture = ARCHITECTURES.get(data.get("architecture"))
+    architecture = ARCHITECTURES.get(str(data.get("architecture")))
     if architecture is None:
         raise EngineError(f"{Path(folder) / ENGINE_FILE}: unknown architecture {data.get('architecture')!r}")
     return architecture.load_engine(Path(folder), device=device, precision=precision)

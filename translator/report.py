@@ -210,7 +210,7 @@ def _convert(tp: Any, value: object, where: str) -> Any:
                 kwargs[f.name] = _convert(hints[f.name], value[f.name], f"{where}.{f.name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ReportError(f"{where}: missing {f.name!r}")
-        return tp(**kwargs)
+        return tp(**kwargs)  # type: ignore[operator]  # tp is a dataclass type here
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in get_args(tp):
             return None

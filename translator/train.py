@@ -15,8 +15,10 @@ import json
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -76,7 +78,7 @@ class TrainConfig:
             raise ValueError(f"lr_schedule {self.lr_schedule!r}: use one of {', '.join(LR_SCHEDULES)}")
 
     @classmethod
-    def load(cls, path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    def load(cls, path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
         data = yaml.safe_load(Path(path).read_text())
         for item in overrides:  # --set key=value, parsed as YAML so numbers stay numbers
             key, _, value = item.partition("=")
@@ -172,7 +174,7 @@ def validate(model, tokenizer, sources: list[str], references: list[str], decodi
     for start in range(0, len(order), 64):
         chunk = order[start : start + 64]
         out, _ = model.generate(pad_sequences([encoded[i] for i in chunk], tokenizer.pad_id, device), **options)
-        for i, text in zip(chunk, tokenizer.decode(out)):
+        for i, text in zip(chunk, tokenizer.decode(out), strict=False):
             hyps[i] = text
     model.train()
     bleu = sacrebleu.corpus_bleu(hyps, [references])
@@ -215,10 +217,10 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
         mapping = vocabulary_map(tokenizer, teacher_tokenizer)
         print(f"init_from {folder}: other vocabulary, {mapping.summary()}", flush=True)
     own = model.state_dict()
-    copied = []
+    copied: list[str] = []
     for name, value in teacher.state_dict().items():
         target = _student_name(name, own)
-        if target not in own or target in copied:
+        if target is None or target not in own or target in copied:
             continue
         mapped = map_rows(value, own[target], mapping) if mapping else None
         if mapped is not None:
@@ -260,7 +262,7 @@ def train(config: TrainConfig) -> dict:
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=config.weight_decay
     )
-    state = {
+    state: dict[str, Any] = {
         "step": 0,
         "epoch": 0,
         "batch_in_epoch": 0,

@@ -50,7 +50,7 @@ class TorchEngine(Engine):
             chunk = order[start : start + MAX_BATCH_SENTENCES]
             src = pad_sequences([ids[i] for i in chunk], self.tokenizer.pad_id, self.device)
             got, extra = self.model.generate(src, **options)
-            for i, out, det in zip(chunk, got, extra):
+            for i, out, det in zip(chunk, got, extra, strict=False):
                 outputs[i] = out
                 details[i] = dict(det, truncated=truncated[i])
         return self.tokenizer.decode(outputs), details
