@@ -4,6 +4,7 @@ its name, default and meaning, so the configuration table in the README is rende
 
 from __future__ import annotations
 
+import builtins
 import os
 from dataclasses import dataclass
 
@@ -33,27 +34,43 @@ class Env:
         )
         return os.environ.get(name)
 
-    def str(self, name: str, default: str, help: str, *, shown: str | None = None, internal: bool = False) -> str:
+    def str(
+        self,
+        name: builtins.str,
+        default: builtins.str,
+        help: builtins.str,
+        *,
+        shown: builtins.str | None = None,
+        internal: builtins.bool = False,
+    ) -> builtins.str:
         value = self._declare(name, default, help, shown, internal)
         return default if value is None else value
 
-    def int(self, name: str, default: int, help: str, *, shown: str | None = None) -> int:
+    def int(
+        self, name: builtins.str, default: builtins.int, help: builtins.str, *, shown: builtins.str | None = None
+    ) -> builtins.int:
         value = self._declare(name, default, help, shown, False)
         return default if value is None else int(value)
 
-    def float(self, name: str, default: float, help: str, *, shown: str | None = None) -> float:
+    def float(
+        self, name: builtins.str, default: builtins.float, help: builtins.str, *, shown: builtins.str | None = None
+    ) -> builtins.float:
         value = self._declare(name, default, help, shown, False)
         return default if value is None else float(value)
 
-    def bool(self, name: str, default: bool, help: str, *, shown: str | None = None) -> bool:
+    def bool(
+        self, name: builtins.str, default: builtins.bool, help: builtins.str, *, shown: builtins.str | None = None
+    ) -> builtins.bool:
         value = self._declare(name, str(default).lower(), help, shown, False)
         return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
 
-    def list(self, name: str, default: str, help: str, *, shown: str | None = None) -> list[str]:
+    def list(
+        self, name: builtins.str, default: builtins.str, help: builtins.str, *, shown: builtins.str | None = None
+    ) -> builtins.list[builtins.str]:
         value = self._declare(name, default, help, shown, False)
         return [item.strip() for item in (default if value is None else value).split(",") if item.strip()]
 
-    def table(self) -> str:
+    def table(self) -> builtins.str:
         """The Markdown table of every user-facing variable, grouped by section."""
         lines = ["| variable | default | meaning |", "|---|---|---|"]
         section = None
