@@ -66,8 +66,8 @@ class TrainConfig:
     patience: int = 10  # validations without improvement before stopping
     keep_snapshots: int = 5
     threads: int = 1
-    # "bf16": mixed precision (torch.autocast; fp32 master weights and optimizer). Measured here with
-    # AVX512-BF16: 1.4x (AR) to 1.7x (CMLM) more target tokens/s than fp32; ignored (fp32) on a CPU
+    # "bf16": mixed precision (torch.autocast; fp32 master weights and optimizer). With AVX512-BF16
+    # about 1.4x (AR) to 1.7x (CMLM) more target tokens/s than fp32; ignored (fp32) on a CPU
     # without native bf16, see effective_autocast. "" = plain fp32.
     autocast: str = ""
     seed: int = 1
@@ -117,8 +117,8 @@ def cpu_has_native_bf16() -> bool:
 def effective_autocast(precision: str, device: torch.device) -> str:
     """The mixed precision a run really uses: bf16 on a CPU without native bf16 becomes plain fp32.
 
-    Without those instructions torch's bf16 matrix products fall back to a scalar loop: measured on an
-    AVX2-only AMD EPYC, a CMLM training step took minutes instead of seconds. The run says so once, and its
+    Without those instructions torch's bf16 matrix products fall back to a scalar loop: on an AVX2-only
+    CPU a CMLM training step takes minutes instead of seconds. The run says so once, and its
     config.yaml (hence the model card) records what it used.
     """
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():

@@ -19,8 +19,8 @@ Gu & Kong 2021 / Qian et al. 2021 / Libovický & Helcl 2018:
   CTC prefix beam search (``ctc_beam`` > 1; no language model, slow, for comparison). An output is never
   empty (see ``_never_empty``) and never longer than the slots (upsample × source length).
   ``blank_penalty`` (δ ≥ 0) subtracts δ from the blank's logit in every slot before decoding: a
-  CTC model that has not converged over-predicts blanks and drops words (en→de: outputs 26 % shorter
-  than the references), and δ trades that back. Its default is the model config's ``blank_penalty``,
+  CTC model that has not converged over-predicts blanks and drops words (outputs markedly shorter than
+  the references), and δ trades that back. Its default is the model config's ``blank_penalty``,
   chosen on the validation set (python -m translator tune-decoding), never on a test set.
 
 Data convention: ``batch.tgt`` arrives WITH a trailing EOS from the shared data loader; it is stripped
