@@ -13,6 +13,7 @@ does not flatter the numbers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -151,7 +152,7 @@ def main() -> None:
     report = {
         "what": __doc__.strip().splitlines()[0],
         "paragraphs": args.paragraphs,
-        "environment": environment(1),
+        "environment": dataclasses.asdict(environment(1)),
         "rows": [],
     }
     print(
