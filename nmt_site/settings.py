@@ -6,32 +6,28 @@ Defaults are the embedded single-machine setup that ``scripts/run`` starts: SQLi
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from kombu import Queue
 
+from nmt_site.env import Env
+
+# Every environment variable is read through ``env``, which records it for the README's configuration table.
+env = Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("NMT_VAR_DIR", BASE_DIR / "var"))
+
+env.section("Site")
+VAR_DIR = Path(
+    env.str("NMT_VAR_DIR", str(BASE_DIR / "var"), "SQLite file, secret key, uploads, embedded Redis", shown="var")
+)
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def _secret_key() -> str:
+def _secret_key(value: str) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in var/ (never a shared default)."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+    if value:
+        return value
     path = VAR_DIR / "secret_key"
     try:
         return path.read_text().strip()
@@ -43,10 +39,15 @@ def _secret_key() -> str:
         return key
 
 
-SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+SECRET_KEY = _secret_key(env.str("SECRET_KEY", "", "Django secret", shown="generated once into var/secret_key"))
+DEBUG = env.bool("DEBUG", False, "Django debug mode")
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", "host names served; also the allowed websocket origins"
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", "", "origins trusted for CSRF (behind a TLS proxy)")
+NMT_HOST = env.str("NMT_HOST", "127.0.0.1", "where `scripts/run` serves")
+NMT_PORT = env.int("NMT_PORT", 8000, "port `scripts/run` serves on")
+LOG_LEVEL = env.str("LOG_LEVEL", "INFO", "root log level")
 
 INSTALLED_APPS = [
     "daphne",  # first, so `manage.py runserver` is the ASGI server too
@@ -92,9 +93,14 @@ TEMPLATES = [
 
 # --- database: SQLite by default, anything dj-database-url understands via DATABASE_URL -------------------
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+    "default": dj_database_url.parse(
+        env.str(
+            "DATABASE_URL",
+            f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+            "e.g. `postgresql://user:password@host:5432/name`",
+            shown="sqlite:///var/db.sqlite3",
+        ),
+        conn_max_age=env.int("DB_CONN_MAX_AGE", 0, "seconds a database connection is kept open"),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -105,12 +111,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    if os.environ.get("NMT_TEST_DB_NAME"):
+    _test_db = env.str("NMT_TEST_DB_NAME", "", "test database file", internal=True)
+    if _test_db:
         # Tests run a separate worker process, so the test database must be a file both can open.
-        DATABASES["default"]["TEST"] = {"NAME": os.environ["NMT_TEST_DB_NAME"]}
+        DATABASES["default"]["TEST"] = {"NAME": _test_db}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_PASSWORD_VALIDATORS = []
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -120,10 +127,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # Single-node self-hosting has no separate web server in front: the ASGI app serves /static/ itself.
-NMT_SERVE_STATIC = env_bool("NMT_SERVE_STATIC", True)
+NMT_SERVE_STATIC = env.bool("NMT_SERVE_STATIC", True, "the ASGI app serves `/static/` itself")
 
 # --- Redis: broker, channel layer -------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/0", "Celery broker and channel layer")
 
 CHANNEL_LAYERS = {
     "default": {
@@ -133,65 +140,83 @@ CHANNEL_LAYERS = {
 }
 
 # --- translation jobs -------------------------------------------------------------------------------------
-NMT_DEVICE = os.environ.get("NMT_DEVICE", "cpu")
+env.section("Translation jobs")
+NMT_DEVICE = env.str(
+    "NMT_DEVICE", "cpu", "`cpu` or `gpu`: the queue jobs go to, and the device a worker loads engines on"
+)
 if NMT_DEVICE not in ("cpu", "gpu"):
     raise ValueError(f"NMT_DEVICE must be cpu or gpu, not {NMT_DEVICE!r}")
 # One queue per device: a job goes to the workers that run the device this site is configured for.
 # NMT_QUEUE overrides the name (the test suite uses its own queue per run, so parallel runs never mix).
-NMT_QUEUE = os.environ.get("NMT_QUEUE") or NMT_DEVICE
-NMT_MAX_CHARS = int(os.environ.get("NMT_MAX_CHARS", "5000"))
+NMT_QUEUE = env.str("NMT_QUEUE", "", "queue name override", internal=True) or NMT_DEVICE
+NMT_MAX_CHARS = env.int("NMT_MAX_CHARS", 5000, "character limit of one text")
 # Engines a worker loads and warms up when its process starts (comma-separated registry names).
-NMT_WARM_ENGINES = env_list("NMT_WARM_ENGINES", "bergamot-en-pt,bergamot-pt-en")
+NMT_WARM_ENGINES = env.list(
+    "NMT_WARM_ENGINES", "bergamot-en-pt,bergamot-pt-en", "engines each worker process loads and warms at start"
+)
 # A job whose worker died this many times is marked failed instead of being run again.
-NMT_MAX_ATTEMPTS = int(os.environ.get("NMT_MAX_ATTEMPTS", "3"))
+NMT_MAX_ATTEMPTS = env.int("NMT_MAX_ATTEMPTS", 3, "worker deaths after which a job is marked failed")
 # Lines translated per engine call; progress is published after each chunk.
-NMT_CHUNK_LINES = int(os.environ.get("NMT_CHUNK_LINES", "16"))
+NMT_CHUNK_LINES = env.int("NMT_CHUNK_LINES", 16, "lines per engine call (progress is published after each)")
 
 # --- document translation (nmt_site/documents) -------------------------------------------------------------
 # Uploaded and translated files, under UUID names; never under STATIC_ROOT or any served directory.
-NMT_DOC_DIR = Path(os.environ.get("NMT_DOC_DIR", VAR_DIR / "documents"))
-NMT_DOC_MAX_FILE_BYTES = int(os.environ.get("NMT_DOC_MAX_FILE_BYTES", str(20 * 1024 * 1024)))
-NMT_DOC_MAX_REQUEST_BYTES = int(os.environ.get("NMT_DOC_MAX_REQUEST_BYTES", str(50 * 1024 * 1024)))
-NMT_DOC_MAX_FILES = int(os.environ.get("NMT_DOC_MAX_FILES", "10"))
-NMT_DOC_MAX_SEGMENTS = int(os.environ.get("NMT_DOC_MAX_SEGMENTS", "20000"))
+env.section("Documents")
+NMT_DOC_DIR = Path(
+    env.str("NMT_DOC_DIR", str(VAR_DIR / "documents"), "stored uploads and translations", shown="var/documents")
+)
+NMT_DOC_MAX_FILE_BYTES = env.int("NMT_DOC_MAX_FILE_BYTES", 20 * 1024 * 1024, "bytes per uploaded file")
+NMT_DOC_MAX_REQUEST_BYTES = env.int("NMT_DOC_MAX_REQUEST_BYTES", 50 * 1024 * 1024, "bytes per upload request")
+NMT_DOC_MAX_FILES = env.int("NMT_DOC_MAX_FILES", 10, "files per upload")
+NMT_DOC_MAX_SEGMENTS = env.int("NMT_DOC_MAX_SEGMENTS", 20000, "sentences per document")
 # A paragraph longer than this is refused before sentence splitting (a 10 MB single line is not prose).
-NMT_DOC_MAX_BLOCK_CHARS = int(os.environ.get("NMT_DOC_MAX_BLOCK_CHARS", "20000"))
-NMT_DOC_ZIP_MAX_MEMBERS = int(os.environ.get("NMT_DOC_ZIP_MAX_MEMBERS", "2000"))
-NMT_DOC_ZIP_MAX_MEMBER_BYTES = int(os.environ.get("NMT_DOC_ZIP_MAX_MEMBER_BYTES", str(50 * 1024 * 1024)))
-NMT_DOC_ZIP_MAX_TOTAL_BYTES = int(os.environ.get("NMT_DOC_ZIP_MAX_TOTAL_BYTES", str(200 * 1024 * 1024)))
-NMT_DOC_ZIP_MAX_RATIO = int(os.environ.get("NMT_DOC_ZIP_MAX_RATIO", "200"))
+NMT_DOC_MAX_BLOCK_CHARS = env.int("NMT_DOC_MAX_BLOCK_CHARS", 20000, "characters per paragraph")
+NMT_DOC_ZIP_MAX_MEMBERS = env.int("NMT_DOC_ZIP_MAX_MEMBERS", 2000, "zip-bomb limit: members per container")
+NMT_DOC_ZIP_MAX_MEMBER_BYTES = env.int(
+    "NMT_DOC_ZIP_MAX_MEMBER_BYTES", 50 * 1024 * 1024, "zip-bomb limit: unpacked bytes per member"
+)
+NMT_DOC_ZIP_MAX_TOTAL_BYTES = env.int(
+    "NMT_DOC_ZIP_MAX_TOTAL_BYTES", 200 * 1024 * 1024, "zip-bomb limit: unpacked bytes"
+)
+NMT_DOC_ZIP_MAX_RATIO = env.int("NMT_DOC_ZIP_MAX_RATIO", 200, "zip-bomb limit: compression ratio")
 # Segments per engine call; each batch is stored and its progress published before the next.
-NMT_DOC_BATCH = int(os.environ.get("NMT_DOC_BATCH", "16"))
+NMT_DOC_BATCH = env.int("NMT_DOC_BATCH", 16, "sentences per engine call")
 # One task delivery works at most this long, then hands the rest to a fresh task (stays far below the
 # broker's visibility timeout and lets other jobs in between).
-NMT_DOC_SLICE_SECONDS = float(os.environ.get("NMT_DOC_SLICE_SECONDS", "60"))
+NMT_DOC_SLICE_SECONDS = env.float("NMT_DOC_SLICE_SECONDS", 60, "longest run of one task delivery (s)")
 # Uploaded and translated files (and their rows) are deleted this long after the upload.
-NMT_DOC_TTL_HOURS = float(os.environ.get("NMT_DOC_TTL_HOURS", "24"))
+NMT_DOC_TTL_HOURS = env.float("NMT_DOC_TTL_HOURS", 24, "hours until stored files are deleted")
 
 # --- benchmark runs (dashboard) ----------------------------------------------------------------------------
 # Timing runs have a queue of their own, consumed by ONE worker with concurrency 1: two runs measuring at once
 # on a small machine would spoil each other's numbers. NMT_BENCH_QUEUE overrides the name (tests use their own).
-NMT_BENCH_QUEUE = os.environ.get("NMT_BENCH_QUEUE") or "bench"
-NMT_BENCH_SOFT_LIMIT = int(os.environ.get("NMT_BENCH_SOFT_LIMIT", "3600"))
+env.section("Dashboard benchmarks")
+NMT_BENCH_QUEUE = env.str("NMT_BENCH_QUEUE", "bench", "queue of benchmark runs (one worker, concurrency 1)") or "bench"
+NMT_BENCH_SOFT_LIMIT = env.int("NMT_BENCH_SOFT_LIMIT", 3600, "time limit of one benchmark run (s)")
 # evaluate reports shipped with the models: imported as the first dashboard runs when none exists
 # (`manage.py benchmark --if-none` at setup), in this order (the page opens on the last); comma-separated
 # paths, "" for none (then the default benchmark is queued and measured on this machine instead).
 _SHIPPED_RESULTS = BASE_DIR / "benchmarks" / "results"
 NMT_SHIPPED_BENCHMARKS = [
     Path(p)
-    for p in os.environ.get(
-        "NMT_SHIPPED_BENCHMARKS", f"{_SHIPPED_RESULTS / 'en-pt-models.json'},{_SHIPPED_RESULTS / 'en-de-models.json'}"
-    ).split(",")
-    if p
+    for p in env.list(
+        "NMT_SHIPPED_BENCHMARKS",
+        f"{_SHIPPED_RESULTS / 'en-pt-models.json'},{_SHIPPED_RESULTS / 'en-de-models.json'}",
+        "evaluate reports imported as the first runs",
+        shown="benchmarks/results/en-pt-models.json,…/en-de-models.json",
+    )
 ]
 # Where the held-out test sets live (python -m translator prepare-data writes them).
-NMT_DATA_DIR = Path(os.environ.get("NMT_DATA_DIR", BASE_DIR / "data"))
+NMT_DATA_DIR = Path(
+    env.str("NMT_DATA_DIR", str(BASE_DIR / "data"), "test sets (`<pair>/<corpus>/test.*`)", shown="data")
+)
 
 # --- Celery ----------------------------------------------------------------------------------------------
-NMT_TASK_SOFT_LIMIT = int(os.environ.get("NMT_TASK_SOFT_LIMIT", "120"))
-NMT_TASK_HARD_LIMIT = int(os.environ.get("NMT_TASK_HARD_LIMIT", "150"))
+env.section("Celery")
+NMT_TASK_SOFT_LIMIT = env.int("NMT_TASK_SOFT_LIMIT", 120, "soft time limit of a task (s)")
+NMT_TASK_HARD_LIMIT = env.int("NMT_TASK_HARD_LIMIT", 150, "hard time limit (s); visibility timeout = this + 60 s")
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL, "broker, if not the Redis above", shown="REDIS_URL")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacked message after visibility_timeout: it must exceed the hard time limit, or a
 # long but healthy job would be handed to a second worker while the first still runs it.
@@ -212,27 +237,39 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
 # --- public API (nmt_site.api) ------------------------------------------------------------------------------
 # API keys are optional; with NMT_API_KEY_REQUIRED every /translate, /detect and /translate_file needs one.
-NMT_API_KEY_REQUIRED = env_bool("NMT_API_KEY_REQUIRED", False)
+env.section("Public API")
+NMT_API_KEY_REQUIRED = env.bool(
+    "NMT_API_KEY_REQUIRED", False, "`/translate`, `/detect`, `/translate_file` need an `api_key`"
+)
 # Requests per minute per caller (key, else client address) without a key-specific limit; 0 = unlimited.
-NMT_API_REQUESTS_PER_MINUTE = int(os.environ.get("NMT_API_REQUESTS_PER_MINUTE", "0"))
+NMT_API_REQUESTS_PER_MINUTE = env.int(
+    "NMT_API_REQUESTS_PER_MINUTE", 0, "per caller without a key-specific limit; 0 = unlimited"
+)
 # Characters per request without a key-specific limit.
-NMT_API_CHAR_LIMIT = int(os.environ.get("NMT_API_CHAR_LIMIT", str(NMT_MAX_CHARS)))
+NMT_API_CHAR_LIMIT = env.int(
+    "NMT_API_CHAR_LIMIT", NMT_MAX_CHARS, "characters per request without a key-specific limit", shown="NMT_MAX_CHARS"
+)
 # How long an API request waits for its queued job before answering 503.
-NMT_API_TIMEOUT = float(os.environ.get("NMT_API_TIMEOUT", "60"))
+NMT_API_TIMEOUT = env.float("NMT_API_TIMEOUT", 60, "seconds a request waits for its queued job (then 503)")
 # Translation cache lifetime in Redis; 0 turns the cache off.
-NMT_API_CACHE_SECONDS = int(os.environ.get("NMT_API_CACHE_SECONDS", "86400"))
+NMT_API_CACHE_SECONDS = env.int("NMT_API_CACHE_SECONDS", 86400, "translation cache lifetime in Redis; 0 = off")
 # Prefix of the API's Redis keys (rate counters, cache); tests use one per test.
-NMT_API_REDIS_PREFIX = os.environ.get("NMT_API_REDIS_PREFIX", "nmt:api")
+NMT_API_REDIS_PREFIX = env.str("NMT_API_REDIS_PREFIX", "nmt:api", "prefix of the API's Redis keys", internal=True)
 # /metrics answers only with "Authorization: Bearer <token>" when this is set.
-NMT_METRICS_TOKEN = os.environ.get("NMT_METRICS_TOKEN", "")
+NMT_METRICS_TOKEN = env.str("NMT_METRICS_TOKEN", "", "when set, `/metrics` needs `Authorization: Bearer <token>`")
 
 # CORS for the API only (the pages are same-origin): all origins by default, as LibreTranslate does.
 CORS_URLS_REGEX = r"^/(translate|translate_file|detect|languages|frontend/settings|download_file/.*|api/.*)$"
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
-CORS_ALLOW_ALL_ORIGINS = env_bool("CORS_ALLOW_ALL_ORIGINS", not CORS_ALLOWED_ORIGINS)
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", "", "origins allowed to call the API")
+CORS_ALLOW_ALL_ORIGINS = env.bool(
+    "CORS_ALLOW_ALL_ORIGINS",
+    not CORS_ALLOWED_ORIGINS,
+    "any origin may call the API",
+    shown="true unless the list is set",
+)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The en→pt CTC-GLAT student's training corpus since session 7: one teacher per source.
+# The en→pt CTC-GLAT student's training corpus: one teacher per source.
 #   - LibreOffice's en→pt training sources (31,146): the shipped AR student's greedy outputs
 #     (ar-student-en-pt:beam=1). That student was trained on LibreOffice's own pt-BR references, so its outputs
 #     carry LibreOffice's terminology, and as a teacher's outputs they are more uniform than the references.
 #   - every other English source (Ding, and LibreOffice sources outside the en→pt training split): Bergamot's
 #     outputs, data/distill/en-pt.bergamot.{en,pt} (build it first: see configs/en-pt/ar-student.yaml).
-# The config adds LibreOffice's references themselves (train_corpora), as in session 6.
-# Writes data/distill/en-pt.kdmix.{en,pt}. Two distill processes (one per core, ~3 minutes each here);
+# The config adds LibreOffice's references themselves (train_corpora).
+# Writes data/distill/en-pt.kdmix.{en,pt}. Two distill processes (one per core, a few minutes each);
 # distill resumes, so finished shards are not translated again and rerunning only rebuilds the files.
 # DATA_DIR (default data) points elsewhere, e.g. at the test's small fixture.
 set -euo pipefail

@@ -5,26 +5,23 @@
 #
 #   bash scripts/gpu-train-students.sh en-pt [RUNS_DIR] [MINUTES]
 #       AR student, CMLM and CTC-GLAT at once on the Bergamot-distilled corpus data/distill/en-pt.bergamot.{en,pt}
-#       (build it first on a CPU, see configs/en-pt/ar-student.yaml: Bergamot's engine is CPU-only) plus, since
-#       session 6, LibreOffice's own pt-BR references (the configs' train_corpora). Since session 7 CTC-GLAT reads
-#       data/distill/en-pt.kdmix.{en,pt} instead of Bergamot's corpus (bash scripts/en_pt_kdmix.sh, on the CPU too).
-#       Session 5 ran this on one H100 with MINUTES=5.8 (7 minutes of wall time with validation), distilled data only.
+#       (build it first on a CPU, see configs/en-pt/ar-student.yaml: Bergamot's engine is CPU-only) plus
+#       LibreOffice's own pt-BR references (the configs' train_corpora); CTC-GLAT reads data/distill/en-pt.kdmix.{en,pt}
+#       instead of Bergamot's corpus (bash scripts/en_pt_kdmix.sh, on the CPU too). About 6 GPU-minutes per model.
 #   bash scripts/gpu-train-students.sh en-de-distill
 #       the LibreOffice + Ding training sources translated by the shipped teacher with beam 4, four shards at once
-#       (session 5: ~10 minutes on the H100 beside other jobs; identical to one unsharded run).
+#       (the concatenated shards equal one unsharded run).
 #   bash scripts/gpu-train-students.sh en-de [RUNS_DIR] [MINUTES]
 #       fast AR, CMLM and CTC-GLAT at once on that corpus (not run on a GPU yet).
 #   bash scripts/gpu-train-students.sh cmlm-en-de [RUNS_DIR] [MINUTES]
 #       four CMLM variants at once, all continuing the shipped cmlm-en-de on the en-de corpus above (32k-token
 #       batches, lr 5e-4): its 6-3 shape; 6-6 (decoder layers 4-6 new); 6-6 on the distilled corpus alone;
-#       6-6 with dropout 0.2. A model this small leaves an H200 mostly idle, so four cost little more than one.
-#       Session 12 ran this on one H200 with MINUTES=6.0 and WALL=450.
+#       6-6 with dropout 0.2. A model this small leaves a large GPU mostly idle, so four cost little more than one.
 #   bash scripts/gpu-train-students.sh cmlm-en-de-anneal [RUNS_DIR] [MINUTES]
 #       four 6-3 CMLM runs at once, continuing the shipped cmlm-en-de as above but with a fixed step budget and the
-#       learning rate decayed linearly to 0 at its end (session 12's validation swung by a BLEU between snapshots
-#       200 steps apart at a constant-ish lr): peak 5e-4 and 3e-4 with 32k-token batches, 7e-4 with 64k, 4e-4 with
-#       16k. Session 13 ran this on one H200 with MINUTES=7.0 and WALL=480: all four reached their step budgets
-#       (4.5 / 4.5 / 2.9 / 5.6 training minutes, ~225k target tokens/s each at 32k); cmlm-e-lin5 is the shipped model.
+#       learning rate decayed linearly to 0 at its end (at a near-constant lr, validation swings by about a BLEU
+#       between snapshots 200 steps apart; the decay lets the last steps settle): peak 5e-4 and 3e-4 with 32k-token
+#       batches, 7e-4 with 64k, 4e-4 with 16k. The shipped model is cmlm-e-lin5.
 # Then, per model: python scripts/export_better.py RUNS_DIR/NAME checkpoints/NAME --device cuda
 # WALL=SECONDS stops every training process after that much wall time (validation included), for a fixed lease.
 #

@@ -67,7 +67,7 @@ def main() -> None:
                         break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("daphne did not start")
+                    raise SystemExit("daphne did not start") from None
                 time.sleep(0.3)
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service

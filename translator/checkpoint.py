@@ -16,30 +16,16 @@ import torch
 from safetensors.torch import load_model, save_model
 
 from .engine import EngineError
+from .models.architectures import get_architecture
+from .models.base import TranslationModel
 from .tokenizer import SubwordTokenizer
 
 CONFIG, WEIGHTS, ENGINE, CARD = "config.json", "model.safetensors", "engine.json", "model_card.json"
 
 
-def model_class_for(architecture: str):
-    # Imported lazily so loading one family never imports the others.
-    if architecture == "transformer":
-        from .models.ar_transformer import ARTransformer as cls
-    elif architecture == "calm":
-        from .models.calm import CALM as cls
-    elif architecture == "cmlm":
-        from .models.cmlm import CMLM as cls
-    elif architecture == "ctc-glat":
-        from .models.ctc_glat import CTCGlat as cls
-    elif architecture == "inarig":
-        from .models.inarig import INarIG as cls
-    elif architecture == "diffusion":
-        from .models.diffusion import Diffusion as cls
-    elif architecture == "diffusion-lm":
-        from .models.diffusion_lm import DiffusionLM as cls
-    else:
-        raise EngineError(f"unknown architecture {architecture!r}")
-    return cls
+def model_class_for(architecture: object) -> type[TranslationModel]:
+    """The model class of an architecture name (translator.models.architectures is the table)."""
+    return get_architecture(architecture).model_class()
 
 
 def save_folder(

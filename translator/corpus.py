@@ -38,7 +38,7 @@ def corpus_training_pairs(data_dir: str | Path, pair: str, corpora: list[str]) -
     sources, targets = [], []
     for corpus in corpora:
         src, tgt = read_parallel(root / corpus / f"train.{src_lang}", root / corpus / f"train.{tgt_lang}")
-        for s, t in zip(src, tgt):
+        for s, t in zip(src, tgt, strict=False):
             if s not in held_out:
                 sources.append(s)
                 targets.append(t)
@@ -51,7 +51,7 @@ class ParallelCorpus:
     def __init__(self, src: list[str], tgt: list[str], tokenizer: SubwordTokenizer, max_tokens: int = 200):
         eos = tokenizer.eos_id
         pairs = []
-        for s, t in zip(tokenizer.encode(src), tokenizer.encode(tgt)):
+        for s, t in zip(tokenizer.encode(src), tokenizer.encode(tgt), strict=False):
             if s and t and len(s) < max_tokens and len(t) < max_tokens:
                 pairs.append((s + [eos], t + [eos]))
         self.pairs = pairs
@@ -73,7 +73,9 @@ class ParallelCorpus:
         order = sorted(
             range(len(self.pairs)), key=lambda i: (len(self.pairs[i][1]), len(self.pairs[i][0]), rng.random())
         )
-        batches, current, longest = [], [], 0
+        batches: list[list[int]] = []
+        current: list[int] = []
+        longest = 0
         for i in order:
             size = max(len(self.pairs[i][0]), len(self.pairs[i][1]))
             if current and max(longest, size) * (len(current) + 1) > max_batch_tokens:

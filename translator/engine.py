@@ -15,6 +15,8 @@ from .sentences import segment
 
 AR = "AR"
 NAR = "NAR"
+# Load-time number formats of our torch engines on the CPU (translator.quantize); GPUs run fp16.
+PRECISIONS = ("fp32", "int8")
 
 
 @dataclass(frozen=True)

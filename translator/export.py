@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -21,7 +22,7 @@ from .vocab_transfer import same_vocabulary
 
 
 def average_state_dicts(paths: list[Path]) -> dict:
-    total = None
+    total: dict[str, torch.Tensor] | None = None
     for path in paths:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if total is None:
@@ -30,6 +31,8 @@ def average_state_dicts(paths: list[Path]) -> dict:
             for k, v in state.items():
                 if v.is_floating_point():
                     total[k] += v.double()
+    if total is None:
+        raise ValueError("no snapshots to average")
     return {k: (v / len(paths)).float() if v.is_floating_point() else v for k, v in total.items()}
 
 
@@ -42,7 +45,7 @@ def training_summary(run_dir: Path) -> dict:
         if "valid_bleu" in r
     ]
     # The last record with a step: a run stopped from outside (killed, timed out) ends without its own summary.
-    last = next((r for r in reversed(records) if "step" in r), {})
+    last: dict[str, Any] = next((r for r in reversed(records) if "step" in r), {})
     summary = {
         "steps": last.get("step"),
         "epochs": last.get("epoch"),

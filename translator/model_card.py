@@ -10,28 +10,30 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from .checkpoint import CARD
+from .report import EvaluationReport
 
 README = "README.md"
 SCORE_FIELDS = ("bleu", "bleu_ci95", "chrf", "bleu_signature", "chrf_signature", "repeated_token_rate")
 
 
-def scores_from_report(report: dict, engine_name: str) -> list[dict]:
+def scores_from_report(report: EvaluationReport, engine_name: str) -> list[dict[str, Any]]:
     rows = []
-    for system in report["systems"]:
-        if system["name"] != engine_name:
+    for system in report.systems:
+        if system.name != engine_name:
             continue
-        for test_id, result in system["results"].items():
+        for test_id, result in system.results.items():
             rows.append(
                 {
-                    "system": system["label"],
-                    "decoding": system["decoding"],
+                    "system": system.label,
+                    "decoding": system.decoding,
                     "test_set": test_id,
-                    "sentences": report["test_sets"][test_id]["sentences"],
-                    **{k: result[k] for k in SCORE_FIELDS if k in result},
-                    "latency_p50_ms": result["latency_ms"]["p50"],
-                    "throughput_64_sent_per_s": result["throughput"]["64"]["sentences_per_s"],
+                    "sentences": report.test_sets[test_id].sentences,
+                    **{k: getattr(result, k) for k in SCORE_FIELDS},
+                    "latency_p50_ms": result.latency_ms.p50,
+                    "throughput_64_sent_per_s": result.throughput["64"].sentences_per_s,
                 }
             )
     return rows
@@ -85,8 +87,8 @@ def render_markdown(card: dict) -> str:
         )
     chosen = card.get("weights_chosen_by")
     if chosen:
-        scores = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
-        lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {scores})")
+        kept = ", ".join(f"{label} {bleu}" for label, bleu in chosen["validation_bleu"].items())
+        lines.append(f"- Weights kept: {chosen['kept']} (validation BLEU of the fp16 export: {kept})")
     for option, tuned in (card.get("decoding_tuned") or {}).items():
         sweep = ", ".join(f"{value}: {score['bleu']}" for value, score in tuned["validation_bleu_by_value"].items())
         lines.append(
@@ -140,23 +142,37 @@ def write_card(folder: Path, card: dict) -> None:
     (folder / README).write_text(render_markdown(card))
 
 
-def main(argv):
+def card_in_sync(folder: Path) -> bool:
+    card = json.loads((folder / CARD).read_text())
+    readme = folder / README
+    if readme.is_file() and readme.read_text() == render_markdown(card):
+        return True
+    print(f"{readme} is not the rendering of {folder / CARD}: run python -m translator card --checkpoint {folder}")
+    return False
+
+
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m translator card")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--report", help="evaluate JSON whose scores for this engine go into the card")
     parser.add_argument("--data", help="human description of the training data")
     parser.add_argument("--notes", help="free text appended to the card")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that README.md is the rendering of model_card.json (exit 1 if not)",
+    )
     args = parser.parse_args(argv)
     folder = Path(args.checkpoint)
+    if args.check:
+        return 0 if card_in_sync(folder) else 1
     card = json.loads((folder / CARD).read_text())
     name = json.loads((folder / "engine.json").read_text())["name"]
     if args.report:
-        report = json.loads(Path(args.report).read_text())
+        report = EvaluationReport.load(args.report)
         card["test_scores"] = scores_from_report(report, name)
-        env = report["environment"]
-        card["scores_environment"] = (
-            f"{env['cpu']}, {env['threads']} thread(s), torch {env['torch']}, commit {env['git_commit']}"
-        )
+        env = report.environment
+        card["scores_environment"] = f"{env.cpu}, {env.threads} thread(s), torch {env.torch}, commit {env.git_commit}"
     if args.data:
         card["training_data_description"] = args.data
     if args.notes:

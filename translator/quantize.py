@@ -13,7 +13,7 @@ import warnings
 import torch
 from torch import nn
 
-PRECISIONS = ("fp32", "int8")
+from .engine import PRECISIONS
 
 
 def check_precision(precision: str, device: torch.device) -> None:

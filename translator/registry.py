@@ -14,13 +14,12 @@ import threading
 from pathlib import Path
 
 from .engine import Engine, EngineError, EngineInfo
+from .engine_file import ENGINE_FILE, info_from_engine_file, read_engine_file
 from .engines import bergamot
+from .models.architectures import ARCHITECTURES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ENGINE_FILE = "engine.json"
-
-# Architectures (as written in engine.json) that our torch engine wrapper loads.
-TORCH_ARCHITECTURES = ("transformer", "calm", "cmlm", "ctc-glat", "diffusion", "diffusion-lm", "inarig")
+__all__ = ["ENGINE_FILE", "get_info", "info_from_engine_file", "list_engines", "load_engine", "load_folder"]
 
 _cache: dict[tuple, Engine] = {}
 _lock = threading.Lock()
@@ -44,25 +43,6 @@ def _checkpoint_folders() -> dict[str, Path]:
     return folders
 
 
-def read_engine_file(folder: Path) -> dict:
-    path = Path(folder) / ENGINE_FILE
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise EngineError(f"{path} is missing: not a translator checkpoint folder") from None
-    except json.JSONDecodeError as exc:
-        raise EngineError(f"{path} is not valid JSON: {exc}") from None
-
-
-def info_from_engine_file(data: dict, default_name: str) -> EngineInfo:
-    fields = {k: data[k] for k in EngineInfo.__dataclass_fields__ if k in data}
-    fields.setdefault("name", default_name)
-    try:
-        return EngineInfo(**fields)
-    except TypeError as exc:
-        raise EngineError(f"engine.json of {default_name} lacks fields: {exc}") from None
-
-
 def list_engines() -> list[EngineInfo]:
     infos = [bergamot.info_for(d) for d in bergamot.available_directions()]
     for name, folder in _checkpoint_folders().items():
@@ -84,12 +64,10 @@ def load_folder(folder: Path, device: str | None = None, precision: str | None =
     """Load a checkpoint folder directly (used by the CLI on paths outside the registry).
     ``precision`` "int8" quantizes the weights for the CPU (see quantize); None keeps fp32/fp16."""
     data = read_engine_file(folder)
-    architecture = data.get("architecture")
-    if architecture not in TORCH_ARCHITECTURES:
-        raise EngineError(f"{Path(folder) / ENGINE_FILE}: unknown architecture {architecture!r}")
-    from .models import torch_engine  # imports torch: only when a checkpoint is really loaded
-
-    return torch_engine.load(Path(folder), device=device, precision=precision)
+    architecture = ARCHITECTURES.get(str(data.get("architecture")))
+    if architecture is None:
+        raise EngineError(f"{Path(folder) / ENGINE_FILE}: unknown architecture {data.get('architecture')!r}")
+    return architecture.load_engine(Path(folder), device=device, precision=precision)
 
 
 def load_engine(name: str, device: str | None = None, precision: str | None = None) -> Engine:

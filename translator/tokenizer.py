@@ -39,7 +39,10 @@ class SubwordTokenizer:
         return self._tok.encode(text).tokens
 
     def id_to_token(self, i: int) -> str:
-        return self._tok.id_to_token(i)
+        token = self._tok.id_to_token(i)
+        if token is None:
+            raise IndexError(f"token id {i} is outside the vocabulary")
+        return token
 
     def token_id(self, piece: str) -> int | None:
         return self._tok.token_to_id(piece)

@@ -15,8 +15,10 @@ import json
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -32,7 +34,7 @@ LR_SCHEDULES = ("inverse_sqrt", "linear")  # see TrainConfig.lr_schedule and lea
 @dataclass
 class TrainConfig:
     name: str
-    architecture: str  # transformer | calm | cmlm | ctc-glat | diffusion | diffusion-lm | inarig
+    architecture: str  # a key of translator.models.architectures.ARCHITECTURES
     valid_src: str
     valid_tgt: str
     source_lang: str
@@ -64,8 +66,8 @@ class TrainConfig:
     patience: int = 10  # validations without improvement before stopping
     keep_snapshots: int = 5
     threads: int = 1
-    # "bf16": mixed precision (torch.autocast; fp32 master weights and optimizer). Measured here with
-    # AVX512-BF16: 1.4x (AR) to 1.7x (CMLM) more target tokens/s than fp32; ignored (fp32) on a CPU
+    # "bf16": mixed precision (torch.autocast; fp32 master weights and optimizer). With AVX512-BF16
+    # about 1.4x (AR) to 1.7x (CMLM) more target tokens/s than fp32; ignored (fp32) on a CPU
     # without native bf16, see effective_autocast. "" = plain fp32.
     autocast: str = ""
     seed: int = 1
@@ -76,7 +78,7 @@ class TrainConfig:
             raise ValueError(f"lr_schedule {self.lr_schedule!r}: use one of {', '.join(LR_SCHEDULES)}")
 
     @classmethod
-    def load(cls, path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    def load(cls, path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
         data = yaml.safe_load(Path(path).read_text())
         for item in overrides:  # --set key=value, parsed as YAML so numbers stay numbers
             key, _, value = item.partition("=")
@@ -115,8 +117,8 @@ def cpu_has_native_bf16() -> bool:
 def effective_autocast(precision: str, device: torch.device) -> str:
     """The mixed precision a run really uses: bf16 on a CPU without native bf16 becomes plain fp32.
 
-    Without those instructions torch's bf16 matrix products fall back to a scalar loop: measured on an
-    AVX2-only AMD EPYC, a CMLM training step took minutes instead of seconds. The run says so once, and its
+    Without those instructions torch's bf16 matrix products fall back to a scalar loop: on an AVX2-only
+    CPU a CMLM training step takes minutes instead of seconds. The run says so once, and its
     config.yaml (hence the model card) records what it used.
     """
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
@@ -174,7 +176,7 @@ def validate(model, tokenizer, sources: list[str], references: list[str], decodi
     for start in range(0, len(order), 64):
         chunk = order[start : start + 64]
         out, _ = model.generate(pad_sequences([encoded[i] for i in chunk], tokenizer.pad_id, device), **options)
-        for i, text in zip(chunk, tokenizer.decode(out)):
+        for i, text in zip(chunk, tokenizer.decode(out), strict=False):
             hyps[i] = text
     model.train()
     bleu = sacrebleu.corpus_bleu(hyps, [references])
@@ -217,7 +219,7 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
         mapping = vocabulary_map(tokenizer, teacher_tokenizer)
         print(f"init_from {folder}: other vocabulary, {mapping.summary()}", flush=True)
     own = model.state_dict()
-    copied = []
+    copied: list[str] = []
     for name, value in teacher.state_dict().items():
         # A model may place one teacher tensor in several of its own (calm: a deeper decoder, see warm_start_names).
         names = model.warm_start_names(name, teacher.config) if hasattr(model, "warm_start_names") else [name]
@@ -266,7 +268,7 @@ def train(config: TrainConfig) -> dict:
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=config.weight_decay
     )
-    state = {
+    state: dict[str, Any] = {
         "step": 0,
         "epoch": 0,
         "batch_in_epoch": 0,

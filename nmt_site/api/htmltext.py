@@ -23,7 +23,7 @@ def texts_of(pieces: list[str], indexes: list[int]) -> list[str]:
 
 def join(pieces: list[str], indexes: list[int], translations: list[str]) -> str:
     out = list(pieces)
-    for i, text in zip(indexes, translations):
+    for i, text in zip(indexes, translations, strict=False):
         original = pieces[i]
         lead = original[: len(original) - len(original.lstrip())]
         trail = original[len(original.rstrip()) :]

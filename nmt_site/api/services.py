@@ -98,7 +98,7 @@ def translate(req: TranslateRequest, caller: Caller) -> dict:
     for i, src in enumerate(sources):
         groups.setdefault(src, []).append(i)
     for src, items in groups.items():
-        for i, text in zip(items, _translate_group([req.q[i] for i in items], src, req, caller)):
+        for i, text in zip(items, _translate_group([req.q[i] for i in items], src, req, caller), strict=False):
             translations[i] = text
     body: dict = {"translatedText": translations if req.is_list else translations[0]}
     if detected is not None:
@@ -119,7 +119,7 @@ def _translate_group(texts: list[str], source: str, req: TranslateRequest, calle
         segments = [htmltext.texts_of(p, ix) for p, ix in split]
         flat = _translate_lines([s for segs in segments for s in segs], info.name, options, caller)
         out, pos = [], 0
-        for (pieces, indexes), segs in zip(split, segments):
+        for (pieces, indexes), segs in zip(split, segments, strict=False):
             out.append(htmltext.join(pieces, indexes, flat[pos : pos + len(segs)]))
             pos += len(segs)
         return out
@@ -143,7 +143,7 @@ def _translate_texts(texts: list[str], engine: str, options: dict, caller: Calle
         )
         pos = 0
         fresh = []
-        for i, n in zip(missing, lines_per):
+        for i, n in zip(missing, lines_per, strict=False):
             results[i] = "\n".join(output_lines[pos : pos + n])
             pos += n
             fresh.append((texts[i], results[i]))

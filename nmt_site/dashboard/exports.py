@@ -14,7 +14,7 @@ FORMATS = ("csv", "json")
 
 def table_response(table: dict, filename: str, fmt: str) -> HttpResponse:
     if fmt == "json":
-        rows = [dict(zip(table["columns"], row)) for row in table["rows"]]
+        rows = [dict(zip(table["columns"], row, strict=False)) for row in table["rows"]]
         response = JsonResponse({"columns": table["columns"], "rows": rows}, json_dumps_params={"ensure_ascii": False})
     elif fmt == "csv":
         buffer = io.StringIO()

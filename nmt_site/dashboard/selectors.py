@@ -226,7 +226,7 @@ def segments_table(run: BenchmarkRun, test_set: str | None = None) -> dict:
     rows = []
     for seg in run.segments.all() if test_set is None else run.segments.filter(test_set=test_set):
         for label, outputs in seg.outputs.items():
-            for i, (score, out) in enumerate(zip(sentence_scores(outputs, seg.references), outputs)):
+            for i, (score, out) in enumerate(zip(sentence_scores(outputs, seg.references), outputs, strict=False)):
                 rows.append(
                     [seg.test_set, i, seg.sources[i], seg.references[i], label, out, score["bleu"], score["chrf"]]
                 )

@@ -8,7 +8,6 @@ of that pair) and stores the report as rows.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import os
 import subprocess
@@ -26,11 +25,13 @@ from nmt_site.celery import app as celery_app
 from translator.engine import AR, EngineError
 from translator.evaluate import System, evaluate_systems, parse_system
 from translator.registry import list_engines, load_engine
+from translator.report import EvaluationReport, ReportError, Segments
 
 from . import testsets
 from .errors import BenchmarkRequestError, RunCancelled, RunNotFound
-from .models import ACTIVE_STATES, FINISHED_STATES, BenchmarkResult, BenchmarkRun, RunState, SegmentOutputs
+from .models import ACTIVE_STATES, FINISHED_STATES, BenchmarkRun, RunState
 from .notify import publish_run
+from .reports import store_reports
 
 log = logging.getLogger(__name__)
 
@@ -227,24 +228,25 @@ def import_report(path: Path, *, label: str = "", kind: str = "user") -> Benchma
     as measured there, not here. The drill-down gets sources and references when this install's test set has
     the same checksum as the measured one."""
     try:
-        report = json.loads(Path(path).read_text())
-        systems, test_sets = report["systems"], report["test_sets"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        report = EvaluationReport.load(path)
+    except ReportError as exc:
         raise BenchmarkRequestError("bad_report", f"{path} is not an evaluate report: {exc}") from None
+    if report.partial or not report.systems:
+        raise BenchmarkRequestError("bad_report", f"{path} is a partial evaluate report (the run did not finish)")
     found = testsets.available()
-    report["segments"] = {}
-    for test_id, meta in test_sets.items():
+    report.segments = {}
+    for test_id, meta in report.test_sets.items():
         files = found.get(test_id)
         if files is not None:
-            test = testsets.load(files, meta["sentences"])
-            if test.sha256 == meta["sha256"]:
-                report["segments"][test_id] = {"sources": test.sources, "references": test.references}
-    env = report["environment"]
+            test = testsets.load(files, meta.sentences)
+            if test.sha256 == meta.sha256:
+                report.segments[test_id] = Segments(test.sources, test.references)
+    env = report.environment
     settings_ = {
-        "systems": [{"translator": s_["name"], "options": s_.get("decoding", {})} for s_ in systems],
-        "test_sets": list(test_sets),
+        "systems": [{"translator": s_.name, "options": s_.decoding} for s_ in report.systems],
+        "test_sets": list(report.test_sets),
         "limit": None,
-        "threads": env.get("threads", 1),
+        "threads": env.threads,
         "imported_from": str(path),
     }
     with transaction.atomic():
@@ -252,8 +254,8 @@ def import_report(path: Path, *, label: str = "", kind: str = "user") -> Benchma
             label=(label or f"Imported: {Path(path).name}")[:200],
             kind=kind,
             settings=settings_,
-            device="gpu" if env.get("gpu") else "cpu",
-            threads=env.get("threads", 1),
+            device="gpu" if env.gpu else "cpu",
+            threads=env.threads,
             state=RunState.DONE,
             progress=1.0,
             progress_message="imported",
@@ -357,12 +359,15 @@ def _claim(run: BenchmarkRun, worker: str) -> bool | str:
 
 
 def ensure_test_data() -> None:
-    """A fresh clone has no data/: write the corpora (about 30 s) before the default run measures."""
+    """A fresh clone has no data/: write the small corpora (about 30 s) before the default run measures.
+
+    The gettext catalogs (1.8 GB of packages, minutes) are left out: the default run measures on the help and
+    dictionary test sets; `prepare-data` with all sources adds the multi-source test set."""
     if testsets.available():
         return
     out = testsets.data_dir()
     subprocess.run(
-        [sys.executable, "-m", "translator", "prepare-data", "--out", str(out)],
+        [sys.executable, "-m", "translator", "prepare-data", "--out", str(out), "--sources", "libreoffice,ding,bible"],
         cwd=settings.BASE_DIR,
         check=True,
         capture_output=True,
@@ -415,7 +420,7 @@ def run_benchmark(run_id, *, worker: str, load: Callable = load_engine):
     return run
 
 
-def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[dict]:
+def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[EvaluationReport]:
     """evaluate_systems once per language pair; progress (and cancellation) checked between systems."""
     conf = run.settings
     if conf.get("prepare_data"):
@@ -435,14 +440,14 @@ def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[dict]:
             if not test.sources:
                 raise BenchmarkRequestError("empty_test_set", f"The test set {test.id} has zero sentences.")
 
-        def progress(message, fraction, index=index):
+        def progress(message, fraction, index=index, pair=pair):
             _progress(run, attempt, f"{pair}: {message}", (index + fraction) / len(groups))
 
         report = evaluate_systems(
             systems, tests, clean["threads"], clean["latency_sentences"], clean["n_bootstrap"], progress=progress
         )
         # The report holds outputs only; the drill-down also needs what they are compared with.
-        report["segments"] = {t.id: {"sources": t.sources, "references": t.references} for t in tests}
+        report.segments = {t.id: Segments(t.sources, t.references) for t in tests}
         reports.append(report)
     return reports
 
@@ -455,76 +460,6 @@ def _progress(run: BenchmarkRun, attempt: int, message: str, fraction: float) ->
         raise RunCancelled()
     run.progress, run.progress_message = fraction, message[:300]
     publish_run(run)
-
-
-def store_reports(run: BenchmarkRun, reports: list[dict]) -> None:
-    """Flatten evaluate_systems reports into BenchmarkResult and SegmentOutputs rows of ``run``."""
-    run.environment = dict(reports[0]["environment"]) if reports else {}
-    run.environment["device"] = run.device
-    run.environment["test_sets"] = {}
-    run.environment["limit"] = run.settings.get("limit")
-    run.protocol = reports[0]["protocol"] if reports else ""
-    run.baselines = {}
-    rows, position = [], 0
-    for report in reports:
-        run.environment["test_sets"].update(report["test_sets"])
-        run.baselines[report["systems"][0]["engine"]["pair"]] = report["baseline"]
-        for system in report["systems"]:
-            engine = system["engine"]
-            for test_id, r in system["results"].items():
-                rows.append(
-                    BenchmarkResult(
-                        run=run,
-                        position=position,
-                        system=system["label"],
-                        translator=system["name"],
-                        family=engine["family"],
-                        architecture=engine.get("architecture", ""),
-                        options=system.get("decoding", {}),
-                        decoding=system.get("decoding_effective", system.get("decoding", {})),
-                        is_baseline=system["label"] == report["baseline"],
-                        test_set=test_id,
-                        test_sha256=report["test_sets"][test_id]["sha256"],
-                        sentences=report["test_sets"][test_id]["sentences"],
-                        bleu=r["bleu"],
-                        bleu_ci_low=r["bleu_ci95"][0],
-                        bleu_ci_high=r["bleu_ci95"][1],
-                        bleu_p=r["bleu_p_vs_baseline"],
-                        bleu_signature=r["bleu_signature"],
-                        chrf=r["chrf"],
-                        chrf_ci_low=r["chrf_ci95"][0],
-                        chrf_ci_high=r["chrf_ci95"][1],
-                        chrf_p=r["chrf_p_vs_baseline"],
-                        chrf_signature=r["chrf_signature"],
-                        latency_p50_ms=r["latency_ms"]["p50"],
-                        latency_p95_ms=r["latency_ms"]["p95"],
-                        latency_mean_ms=r["latency_ms"]["mean"],
-                        latency_sentences=r["latency_ms"]["sentences"],
-                        throughput16_sps=r["throughput"]["16"]["sentences_per_s"],
-                        throughput16_wps=r["throughput"]["16"]["target_words_per_s"],
-                        throughput64_sps=r["throughput"]["64"]["sentences_per_s"],
-                        throughput64_wps=r["throughput"]["64"]["target_words_per_s"],
-                        repeated_token_rate=r["repeated_token_rate"],
-                        peak_memory_mb=r.get("peak_memory_mb"),
-                        parameters=(system.get("model") or {}).get("parameters", engine.get("parameters")),
-                        model_size_mb=(system.get("model") or {}).get("size_mb"),
-                        speedups=r.get("speedup", {}),
-                        length_buckets=r.get("length_buckets", {}),
-                    )
-                )
-            position += 1
-        for test_id in report["test_sets"]:
-            segments = report.get("segments", {}).get(test_id, {})
-            SegmentOutputs.objects.update_or_create(
-                run=run,
-                test_set=test_id,
-                defaults={
-                    "sources": segments.get("sources", []),
-                    "references": segments.get("references", []),
-                    "outputs": {s["label"]: s["results"][test_id]["outputs"] for s in report["systems"]},
-                },
-            )
-    BenchmarkResult.objects.bulk_create(rows)
 
 
 def recover_orphaned_runs(hostname: str) -> list[str]:

@@ -12,6 +12,7 @@ from nmt_site.jobs.http import json_body, json_errors
 
 from . import exports, selectors, services
 from .errors import BenchmarkRequestError
+from .protocol import protocol_html
 
 
 def _error_page(request, exc: BenchmarkRequestError):
@@ -27,17 +28,8 @@ def _common(run) -> dict:
         "pareto": selectors.pareto_data(results),
         "buckets": selectors.bucket_data(results),
         "sweeps": selectors.iteration_sweeps(results),
-        "protocol": PROTOCOL,
+        "protocol": protocol_html(),
     }
-
-
-PROTOCOL = (
-    "quality: sacreBLEU BLEU and chrF with signatures, 95 % bootstrap CIs, paired bootstrap significance of every "
-    "system against the baseline (the first AR system of its language pair), per test set and source-length bucket; "
-    "speed: a fixed thread count, every engine warmed up first, wall clock around translate_batch (tokenization and "
-    "detokenization included). Latency = one sentence at a time (p50/p95 ms); throughput = the test set sorted by "
-    "length in batches of 16 and 64. Speed-ups are ratios between systems of the same run only."
-)
 
 
 @require_safe

@@ -330,7 +330,7 @@ def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
         if new:
             result = engine.translate_batch(new)
             model_seconds = result.model_seconds
-            fresh = dict(zip(new, (out.replace("\n", " ").strip() for out in result.outputs)))
+            fresh = dict(zip(new, (out.replace("\n", " ").strip() for out in result.outputs), strict=False))
         else:
             fresh = {}
         for seg in group:

@@ -55,5 +55,5 @@ def test_ngram_blocking_really_blocks():
     batch, _ = held_out(40, seed=5)
     outputs = decode(model, batch.src, False, beam=4, no_repeat_ngram_size=2)
     for out in outputs:
-        bigrams = list(zip(out, out[1:]))
+        bigrams = list(zip(out, out[1:], strict=False))
         assert len(bigrams) == len(set(bigrams)), out

@@ -1,6 +1,6 @@
 """scripts/gpu-train-students.sh wires the right training commands (checked with PYTHON=echo: no GPU, no training).
 
-The script only runs on a lent GPU, for minutes that cannot be repeated; a wrong flag there costs the lease. So the
+The script only runs on a GPU machine, often for a fixed time; a wrong flag there costs the whole run. So the
 commands it would run are checked here: every stage's runs, their warm starts, batch sizes and variant options.
 """
 

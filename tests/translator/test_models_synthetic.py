@@ -81,7 +81,7 @@ def held_out(size: int = 200, seed: int = 12345):
 
 
 def exact_match(outputs, refs) -> float:
-    return sum(o == r for o, r in zip(outputs, refs)) / len(refs)
+    return sum(o == r for o, r in zip(outputs, refs, strict=False)) / len(refs)
 
 
 def build(cls, config: dict, seed: int = 0):
@@ -214,7 +214,7 @@ def test_ar_beam_never_below_greedy_on_model_score(ar_model):
     g = partial.sequence_score(batch.src, greedy)
     b = partial.sequence_score(batch.src, beam)
     assert bool((b >= g - 1e-4).all()), (b - g).min()
-    assert sum(x != y for x, y in zip(greedy, beam)) > 0, "partly trained model should make beam matter"
+    assert sum(x != y for x, y in zip(greedy, beam, strict=False)) > 0, "partly trained model should make beam matter"
 
 
 def test_uniform_copy_spreads_the_source_over_the_target_positions():
@@ -266,7 +266,7 @@ def test_mask_predict_more_iterations_never_lower_model_score(cmlm_model):
         outputs, _ = partial.generate(batch.src, iterations=T, length_beam=3, dedup=False)
         scores[T] = partial.sequence_score(batch.src, outputs)
     means = [scores[T].mean().item() for T in (1, 4, 10)]
-    assert all(b >= a - 1e-6 for a, b in zip(means, means[1:])), means
+    assert all(b >= a - 1e-6 for a, b in zip(means, means[1:], strict=False)), means
     assert means[-1] > means[0] + 0.02, means
     assert (scores[10] >= scores[1] - 1e-4).float().mean() >= 0.95
 
@@ -292,15 +292,15 @@ def test_nar_length_never_zero_or_absurd_untrained():
         torch.manual_seed(seed)
         cmlm = CMLM(dict(TINY, max_length_offset=8)).eval()
         lengths, _ = cmlm.predict_lengths(src, length_beam=5)
-        for row, n in zip(lengths.tolist(), src_len):
+        for row, n in zip(lengths.tolist(), src_len, strict=False):
             assert all(1 <= L <= 2 * n + 10 for L in row), (row, n)
         outputs, details = cmlm.generate(src, iterations=3, length_beam=5)
-        for out, det, n in zip(outputs, details, src_len):
+        for out, det, n in zip(outputs, details, src_len, strict=False):
             assert 1 <= len(out) <= 2 * n + 10 and 1 <= det["predicted_length"] <= 2 * n + 10
             assert all(t >= FIRST for t in out)
         ctc = CTCGlat(TINY).eval()
         outputs, _ = ctc.generate(src)
-        for out, n in zip(outputs, src_len):
+        for out, n in zip(outputs, src_len, strict=False):
             assert 1 <= len(out) <= 3 * n and all(t >= FIRST for t in out)
     # A source longer than any allowed target still gets a bounded, non-empty length.
     long_src = torch.full((1, 300), FIRST, dtype=torch.long)

@@ -111,7 +111,7 @@ def test_distill_writes_aligned_outputs_and_resumes(trained):
     full = (folder / "kd" / "valid.de").read_text().splitlines()
     sources = paths["valid.en"].read_text().splitlines()
     assert len(full) == len(sources)
-    assert sum(out == src.upper() for out, src in zip(full, sources)) >= 0.75 * len(
+    assert sum(out == src.upper() for out, src in zip(full, sources, strict=False)) >= 0.75 * len(
         sources
     )  # last-word slips on 7-word inputs are allowed
     # Simulate a kill mid-write: a cut-off file resumes after its last complete line.
@@ -439,7 +439,7 @@ def test_distill_with_an_int8_teacher(trained):
     outputs = (folder / "kd-int8" / "valid.de").read_text().splitlines()
     sources = paths["valid.en"].read_text().splitlines()
     assert len(outputs) == len(sources)
-    assert sum(out == src.upper() for out, src in zip(outputs, sources)) >= 0.75 * len(sources)
+    assert sum(out == src.upper() for out, src in zip(outputs, sources, strict=False)) >= 0.75 * len(sources)
     with pytest.raises(EngineError, match="precision"):
         cli(
             [
@@ -806,7 +806,7 @@ def test_en_pt_kdmix_takes_one_teacher_per_source(tmp_path):
     assert targets[:2] == ["Bom dia.", "Onde fica a estação?"]
     assert not any(t.startswith("BERGAMOT") for t in targets)
     # The AR student's translations: Portuguese, not copies of the English source.
-    assert all(t and t != s for s, t in zip(sources[2:], targets[2:]))
+    assert all(t and t != s for s, t in zip(sources[2:], targets[2:], strict=False))
     assert any(word in " ".join(targets[2:]).lower() for word in ("clique", "selecione", "abre", "imprimir"))
 
 

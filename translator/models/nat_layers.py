@@ -14,6 +14,7 @@ encoder (``init_from`` in training), which on this CPU budget is worth far more 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -103,7 +104,7 @@ class Layer(nn.Module):
     def forward(self, x, attn_mask, memory=None, memory_attn_mask=None):
         """Masks as built by :func:`attention_mask` (self-attention over ``x``, cross-attention over ``memory``)."""
         x = x + self.dropout(self.self_attn(self.norm_self(x), attn_mask))
-        if self.cross_attn is not None:
+        if self.cross_attn is not None and self.norm_cross is not None:
             x = x + self.dropout(self.cross_attn(self.norm_cross(x), memory_attn_mask, memory))
         return x + self.dropout(self.ffn(self.norm_ffn(x)))
 
@@ -200,7 +201,7 @@ class NATBackbone(nn.Module):
         goes is the generic mask preparation, attention-interface dispatch and output objects, which cost
         about a fifth of the encoder's time for one short sentence on one CPU thread.
         """
-        encoder = self.marian_encoder
+        encoder: Any = self.marian_encoder  # transformers' MarianEncoder: its submodules are not typed
         x = self.token_embeddings(src) + encoder.embed_positions.weight[: src.size(1)]
         B, T, D = x.shape
         heads = encoder.layers[0].self_attn.num_heads

@@ -14,8 +14,8 @@ import torch
 from ..checkpoint import load_model_folder
 from ..device import inference_dtype, resolve_device
 from ..engine import Engine, EngineError, RefinementStep
+from ..engine_file import info_from_engine_file, read_engine_file
 from ..quantize import check_precision, quantize_int8
-from ..registry import info_from_engine_file, read_engine_file
 from ..tokenizer import SubwordTokenizer
 from .base import pad_sequences
 
@@ -50,7 +50,7 @@ class TorchEngine(Engine):
             chunk = order[start : start + MAX_BATCH_SENTENCES]
             src = pad_sequences([ids[i] for i in chunk], self.tokenizer.pad_id, self.device)
             got, extra = self.model.generate(src, **options)
-            for i, out, det in zip(chunk, got, extra):
+            for i, out, det in zip(chunk, got, extra, strict=False):
                 outputs[i] = out
                 details[i] = dict(det, truncated=truncated[i])
         return self.tokenizer.decode(outputs), details

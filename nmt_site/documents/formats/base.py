@@ -107,7 +107,7 @@ def distribute(translation: str, texts: list[str]) -> list[str]:
 
 def apply_translation(block: list[Slot], translation: str) -> None:
     slots = [s for s in block if not s.fixed]
-    for slot, text in zip(slots, distribute(translation, [s.text for s in slots])):
+    for slot, text in zip(slots, distribute(translation, [s.text for s in slots]), strict=False):
         if slot.setter is not None and text != slot.text:
             slot.setter(text)
 

@@ -96,10 +96,11 @@ def stored_run(label="hand-built run", report=None):
     from django.utils import timezone
 
     from nmt_site.dashboard.models import BenchmarkRun, RunState
-    from nmt_site.dashboard.services import store_reports
+    from nmt_site.dashboard.reports import store_reports
+    from translator.report import EvaluationReport
 
     run = BenchmarkRun.objects.create(label=label, settings={"limit": None}, state=RunState.RUNNING)
-    store_reports(run, [report or make_report()])
+    store_reports(run, [EvaluationReport.from_dict(report or make_report())])
     run.state, run.finished_at, run.progress = RunState.DONE, timezone.now(), 1.0
     run.save()
     return run

@@ -83,8 +83,8 @@ def real_report(tmp_path):
         [System("bergamot-en-pt", load_engine("bergamot-en-pt"), {})], [test], latency_sentences=2, n_bootstrap=20
     )
     path = tmp_path / "report.json"
-    path.write_text(json.dumps(report))
-    return path, report
+    path.write_text(report.to_json())
+    return path, json.loads(path.read_text())
 
 
 def test_import_stores_a_report_as_a_finished_run_with_its_own_environment(real_report, capsys):
@@ -107,6 +107,21 @@ def test_import_stores_a_report_as_a_finished_run_with_its_own_environment(real_
     call_command("benchmark", "--import", str(path))
     newer = BenchmarkRun.objects.order_by("-queued_at").first()
     assert newer.segments.get(test_set="en-pt/tiny").sources == []
+
+
+def test_import_refuses_partial_and_malformed_reports(real_report, tmp_path):
+    import json
+
+    path, report = real_report
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({**report, "partial": True}))
+    broken = tmp_path / "broken.json"
+    del report["systems"][0]["results"]["en-pt/tiny"]["latency_ms"]["p50"]
+    broken.write_text(json.dumps(report))
+    for bad, message in ((partial, "partial"), (broken, "latency_ms: missing 'p50'")):
+        with pytest.raises(CommandError, match=message):
+            call_command("benchmark", "--import", str(bad))
+    assert not BenchmarkRun.objects.exists()
 
 
 def test_if_none_imports_the_shipped_measurement(real_report, settings, tmp_path, capsys):

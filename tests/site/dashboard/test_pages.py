@@ -71,7 +71,7 @@ def test_results_exports_parse_back_to_the_stored_numbers():
     )
     stored = {r.system: r for r in BenchmarkResult.objects.filter(run=run)}
     assert len(as_json["rows"]) == len(as_csv) == len(stored) == len(SYSTEMS)
-    for jrow, crow in zip(as_json["rows"], as_csv):
+    for jrow, crow in zip(as_json["rows"], as_csv, strict=False):
         r = stored[jrow["system"]]
         for field in (
             "bleu",
@@ -100,7 +100,7 @@ def test_results_exports_parse_back_to_the_stored_numbers():
 
 def test_compare_two_runs_page_and_export():
     a = stored_run("A")
-    slower = [(l, n, f, o, b + 1.0, p50 * 2, t, p) for (l, n, f, o, b, p50, t, p) in SYSTEMS]
+    slower = [(lbl, n, f, o, b + 1.0, p50 * 2, t, p) for (lbl, n, f, o, b, p50, t, p) in SYSTEMS]
     b = stored_run("B", make_report(slower))
     client = Client()
     resp = client.get(f"/dashboard/compare?a={a.id}&b={b.id}")

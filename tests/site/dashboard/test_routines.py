@@ -44,9 +44,11 @@ def test_length_buckets_hand_checked():
         "t", ["a b c d", long_src, "e f g h"], ["the cat sat on the mat", "x y z", "a dog ran in the park"]
     )
     hyps = ["the cat sat on the mat", "totally different", "a dog ran in the park"]
+    from translator.report import Bucket
+
     out = bucket_scores(test, hyps, {0: 10.0, 1: 30.0, 2: 20.0})
-    assert out["1-10"] == {"sentences": 2, "bleu": 100.0, "latency_p50_ms": 15.0}
-    assert out["11-20"]["sentences"] == 1 and out["11-20"]["bleu"] == 0.0 and out["11-20"]["latency_p50_ms"] == 30.0
+    assert out["1-10"] == Bucket(sentences=2, bleu=100.0, latency_p50_ms=15.0)
+    assert out["11-20"] == Bucket(sentences=1, bleu=0.0, latency_p50_ms=30.0)
 
 
 def test_paired_bootstrap_against_baseline_hand_checked():

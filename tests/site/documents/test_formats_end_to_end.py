@@ -56,7 +56,7 @@ def test_srt_keeps_numbers_and_timings(celery_worker_process, session_key):
     cues = [c.split("\n") for c in out.decode().strip().split("\n\n")]
     src_cues = [c.split("\n") for c in src.decode().strip().split("\n\n")]
     assert len(cues) == len(src_cues) == 3
-    for cue, src_cue in zip(cues, src_cues):
+    for cue, src_cue in zip(cues, src_cues, strict=False):
         assert cue[0] == src_cue[0] and cue[1] == src_cue[1]  # number and timing untouched
         assert len(cue) == len(src_cue)  # same number of text lines
     assert "gato" in " ".join(cues[0][2:]).lower() and "café" in cues[1][2].lower() and "água" in cues[2][2].lower()
@@ -94,7 +94,7 @@ def test_docx_keeps_runs_tables_headers(celery_worker_process, session_key):
     assert name == "report.pt.docx"
     before, after = docx.Document(io.BytesIO(src)), docx.Document(io.BytesIO(out))
     assert len(after.paragraphs) == len(before.paragraphs)
-    for pb, pa in zip(before.paragraphs, after.paragraphs):
+    for pb, pa in zip(before.paragraphs, after.paragraphs, strict=False):
         assert pa.style.name == pb.style.name
         assert len(pa.runs) == len(pb.runs)
         assert [(r.bold, r.italic) for r in pa.runs] == [(r.bold, r.italic) for r in pb.runs]
@@ -125,9 +125,9 @@ def test_pptx_keeps_frames_tables_notes(celery_worker_process, session_key):
     assert name == "deck.pt.pptx"
     before, after = Presentation(io.BytesIO(src)), Presentation(io.BytesIO(out))
     assert len(after.slides) == len(before.slides) == 2
-    for sb, sa in zip(before.slides, after.slides):
+    for sb, sa in zip(before.slides, after.slides, strict=False):
         assert [s.shape_type for s in sa.shapes] == [s.shape_type for s in sb.shapes]
-        for shb, sha in zip(sb.shapes, sa.shapes):
+        for shb, sha in zip(sb.shapes, sa.shapes, strict=False):
             if shb.has_text_frame:
                 assert [len(p.runs) for p in sha.text_frame.paragraphs] == [
                     len(p.runs) for p in shb.text_frame.paragraphs

@@ -53,7 +53,7 @@ def test_overview_opens_on_the_test_set_named_in_the_link(browser, live_url):
 
     report = make_report()
     second = make_report(test_id="en-de/other")
-    for system, other in zip(report["systems"], second["systems"]):
+    for system, other in zip(report["systems"], second["systems"], strict=False):
         system["results"].update(other["results"])
     report["test_sets"].update(second["test_sets"])
     run = stored_run("two test sets", report)
