@@ -521,6 +521,7 @@ def test_warm_start_copies_what_fits_and_training_starts_from_it(trained):
     assert card["continued_from"] == {
         "checkpoint": str(ckpt),
         "steps": earlier["steps"],
+        "target_tokens": earlier["target_tokens"],
         "training_minutes": earlier["training_minutes"],
         "minutes_by_device": {"CPU": earlier["training_minutes"]},
     }
@@ -647,6 +648,7 @@ def test_warm_start_from_another_vocabulary_maps_rows_piece_by_piece(trained):
     assert card["warm_started_from"] == {
         "checkpoint": str(ckpt),
         "steps": earlier["steps"],
+        "target_tokens": earlier["target_tokens"],
         "training_minutes": earlier["training_minutes"],
         "minutes_by_device": {"CPU": earlier["training_minutes"]},
         "architecture": "transformer",
