@@ -5,25 +5,22 @@ the stored result. The document's id in the URL is the capability, as in LibreTr
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import PurePath
 
 from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import Length
-from django.utils import timezone
 
+from nmt_site.core import lifecycle
+from nmt_site.core.errors import WorkRequestError as JobRequestError
+from nmt_site.core.owner import Owner
 from nmt_site.documents import services as doc_services
 from nmt_site.documents.formats import ALLOWED_EXTENSIONS
-from nmt_site.documents.models import FINISHED_STATES, DocumentJob, JobState
-from nmt_site.jobs.errors import JobRequestError
-from nmt_site.jobs.selectors import Owner
+from nmt_site.documents.models import DocumentJob, JobState
 
 from .errors import ApiError
 from .limits import Caller
-
-POLL_SECONDS = 0.1
 
 
 def formats() -> list[str]:
@@ -69,17 +66,10 @@ def translate_file(
 
 
 def _wait(job_id, timeout: float) -> DocumentJob:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = DocumentJob.objects.get(pk=job_id)
-        if job.state in FINISHED_STATES:
-            break
-        if time.monotonic() > deadline:
-            DocumentJob.objects.filter(pk=job_id, state__in=(JobState.QUEUED, JobState.RUNNING)).update(
-                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now()
-            )
-            raise ApiError(f"The file was not translated within {timeout:g} s (server busy); try again.", 503)
-        time.sleep(POLL_SECONDS)
+    try:
+        job = lifecycle.wait(doc_services.KIND, job_id, timeout, cancel_reason="The API request timed out.")
+    except lifecycle.WaitTimeout:
+        raise ApiError(f"The file was not translated within {timeout:g} s (server busy); try again.", 503) from None
     if job.state != JobState.DONE:
         raise ApiError(f"Translation failed: {job.error or job.state}", 400)
     return job
