@@ -141,12 +141,13 @@ def main() -> None:
 
     torch.set_num_threads(1)
     call_command("migrate", verbosity=0)
+    from nmt_site.core import lifecycle
+    from nmt_site.core.owner import Owner
     from nmt_site.documents import services
-    from nmt_site.jobs.selectors import Owner
     from translator.evaluate import environment
     from translator.registry import load_engine
 
-    services.enqueue_document = lambda *a, **k: None  # in-process: no broker round trip
+    lifecycle._send = lambda *a, **k: None  # in-process: no broker round trip
     paras = paragraphs(args.paragraphs)
     report = {
         "what": __doc__.strip().splitlines()[0],
@@ -168,7 +169,7 @@ def main() -> None:
                 owner=Owner(session_key="bench"), files=[(f"bench.{fmt}", data)], translator=name
             )[0]
             t1 = time.perf_counter()
-            job = services.run_document(job.id, worker="bench/1", load=lambda *a, **k: engine)
+            job = services.run_document(job.id, worker="bench/1", load=lambda *a, engine=engine, **k: engine)
             t2 = time.perf_counter()
             assert job.state == "done", job.error
             row = {

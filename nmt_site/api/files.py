@@ -12,15 +12,15 @@ from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import Length
 
-from nmt_site.core import lifecycle
 from nmt_site.core.errors import WorkRequestError as JobRequestError
 from nmt_site.core.owner import Owner
 from nmt_site.documents import services as doc_services
 from nmt_site.documents.formats import ALLOWED_EXTENSIONS
-from nmt_site.documents.models import DocumentJob, JobState
+from nmt_site.documents.models import DocumentJob
 
 from .errors import ApiError
 from .limits import Caller
+from .services import wait_done
 
 
 def formats() -> list[str]:
@@ -61,18 +61,8 @@ def translate_file(
     if caller.char_limit > 0 and chars > caller.char_limit:
         doc_services.cancel_document(job.pk, owner)
         raise ApiError(f"Invalid request: the file has {chars} characters; the limit is {caller.char_limit}.")
-    job = _wait(job.pk, settings.NMT_API_TIMEOUT)
+    job = wait_done(doc_services.KIND, job.pk, settings.NMT_API_TIMEOUT, "The file's translation", cancelled_status=400)
     return f"{job.pk}/{doc_services.download_name(job)}"
-
-
-def _wait(job_id, timeout: float) -> DocumentJob:
-    try:
-        job = lifecycle.wait(doc_services.KIND, job_id, timeout, cancel_reason="The API request timed out.")
-    except lifecycle.WaitTimeout:
-        raise ApiError(f"The file was not translated within {timeout:g} s (server busy); try again.", 503) from None
-    if job.state != JobState.DONE:
-        raise ApiError(f"Translation failed: {job.error or job.state}", 400)
-    return job
 
 
 def download(job_id: str):

@@ -171,12 +171,19 @@ def submit_job(caller: Caller, text: str, engine: str, options: dict | None = No
         raise ApiError(f"Invalid request: {exc.message}") from None
 
 
-def wait_for_job(job_id, timeout: float) -> TranslationJob:
-    """Block until the job finishes; ApiError 503 (and the job cancelled) when it takes longer than ``timeout``."""
+def wait_done(kind, pk, timeout: float, what: str, cancelled_status: int = 503):
+    """Block until the work is finished (lifecycle.wait); ApiError 503 (and the work cancelled) when it takes longer
+    than ``timeout``, 400 (or ``cancelled_status`` when cancelled) when it did not end done."""
     try:
-        job = lifecycle.wait(job_services.KIND, job_id, timeout, cancel_reason="The API request timed out.")
+        obj = lifecycle.wait(kind, pk, timeout, cancel_reason="The API request timed out.")
     except lifecycle.WaitTimeout:
-        raise ApiError(f"The translation did not finish within {timeout:g} s (server busy); try again.", 503) from None
-    if job.state != JobState.DONE:
-        raise ApiError(f"Translation failed: {job.error or job.state}", 503 if job.state == JobState.CANCELLED else 400)
-    return job
+        raise ApiError(f"{what} did not finish within {timeout:g} s (server busy); try again.", 503) from None
+    if obj.state != JobState.DONE:
+        raise ApiError(
+            f"Translation failed: {obj.error or obj.state}", cancelled_status if obj.state == "cancelled" else 400
+        )
+    return obj
+
+
+def wait_for_job(job_id, timeout: float) -> TranslationJob:
+    return wait_done(job_services.KIND, job_id, timeout, "The translation")

@@ -11,6 +11,9 @@ A running row carries ``worker`` ("<celery node>/<pid>") and a ``heartbeat_at`` 
 a row whose heartbeat is stale, or whose process is gone, is dead and any worker takes it back.
 """
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 
 
@@ -69,3 +72,14 @@ class QueuedWork(models.Model):
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
+
+
+class OwnedWork(QueuedWork):
+    """Queued work that belongs to a browser session (or API pseudo-session), and to a user when logged in."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_session = models.CharField(max_length=64, blank=True, db_index=True)
+    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True

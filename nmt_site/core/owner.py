@@ -36,3 +36,18 @@ def owner_from_scope(scope) -> Owner:
     user = scope.get("user")
     user_id = user.pk if user is not None and user.is_authenticated else None
     return Owner(session_key=session.session_key if session is not None else None, user_id=user_id)
+
+
+def get_owned(model, item_id, owner: Owner, not_found: type[Exception], bad_id: str):
+    """The row of ``model`` if it exists and belongs to ``owner``; ``not_found`` otherwise (the same answer for
+    both, so ids cannot be probed)."""
+    import uuid
+
+    try:
+        key = item_id if isinstance(item_id, uuid.UUID) else uuid.UUID(str(item_id))
+    except (ValueError, TypeError, AttributeError):
+        raise not_found(bad_id) from None
+    row = model.objects.filter(pk=key).first() if owner.known else None
+    if row is None or not owner.owns(row):
+        raise not_found()
+    return row

@@ -4,24 +4,17 @@ Its lifecycle (states, attempts, heartbeat, recovery) is nmt_site.core's, shared
 runs; a requeued document resumes after its stored segments.
 """
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from nmt_site.core.models import ACTIVE_STATES, FINISHED_STATES, QueuedWork, WorkState
+from nmt_site.core.models import ACTIVE_STATES, FINISHED_STATES, OwnedWork, WorkState
 
 JobState = WorkState
 
 __all__ = ["ACTIVE_STATES", "FINISHED_STATES", "DocumentJob", "JobState", "Segment"]
 
 
-class DocumentJob(QueuedWork):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner_session = models.CharField(max_length=64, blank=True, db_index=True)
-    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
-
+class DocumentJob(OwnedWork):
     original_name = models.CharField(max_length=255)
     # UUID file names under NMT_DOC_DIR: never the uploaded name, never under a static root.
     stored_name = models.CharField(max_length=64)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from nmt_site.core.lifecycle import as_uuid
-from nmt_site.core.owner import Owner, owner_from_request, owner_from_scope
+from nmt_site.core.owner import Owner, get_owned, owner_from_request, owner_from_scope
 
 from .errors import DocumentNotFound
 from .models import DocumentJob, JobState
@@ -13,13 +12,7 @@ __all__ = ["Owner", "get_owned_document", "owned_documents", "owner_from_request
 
 def get_owned_document(job_id, owner: Owner) -> DocumentJob:
     """The document job if it exists and belongs to ``owner``; DocumentNotFound otherwise (same answer)."""
-    job_uuid = as_uuid(job_id)
-    if job_uuid is None:
-        raise DocumentNotFound("That is not a document id.")
-    job = DocumentJob.objects.filter(pk=job_uuid).first() if owner.known else None
-    if job is None or not owner.owns(job):
-        raise DocumentNotFound()
-    return job
+    return get_owned(DocumentJob, job_id, owner, DocumentNotFound, "That is not a document id.")
 
 
 def owned_documents(owner: Owner, limit: int = 50) -> list[DocumentJob]:

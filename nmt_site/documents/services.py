@@ -194,10 +194,6 @@ def create_documents(
     return jobs
 
 
-def enqueue_document(job_id) -> bool:
-    return lifecycle.enqueue(KIND, job_id)
-
-
 def cancel_document(job_id, owner: Owner) -> DocumentJob:
     job = get_owned_document(job_id, owner)
     return lifecycle.cancel(KIND, job.pk)

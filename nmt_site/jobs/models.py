@@ -4,24 +4,16 @@ Its lifecycle (states, attempts, heartbeat, recovery) is nmt_site.core's, shared
 benchmark runs; see nmt_site/core/models.py for the state machine.
 """
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 
-from nmt_site.core.models import ACTIVE_STATES, FINISHED_STATES, QueuedWork, WorkState
+from nmt_site.core.models import ACTIVE_STATES, FINISHED_STATES, OwnedWork, WorkState
 
 JobState = WorkState
 
 __all__ = ["ACTIVE_STATES", "FINISHED_STATES", "JobState", "TranslationJob"]
 
 
-class TranslationJob(QueuedWork):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # Ownership: the browser session that created the job, and the user when someone is logged in.
-    owner_session = models.CharField(max_length=64, blank=True, db_index=True)
-    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
-
+class TranslationJob(OwnedWork):
     source_lang = models.CharField(max_length=16)
     target_lang = models.CharField(max_length=16)
     translator = models.CharField(max_length=128)

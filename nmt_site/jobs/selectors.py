@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from nmt_site.core.lifecycle import as_uuid
-from nmt_site.core.owner import Owner, owner_from_request, owner_from_scope
+from nmt_site.core.owner import Owner, get_owned, owner_from_request, owner_from_scope
 from translator.registry import list_engines
 
 from .errors import JobNotFound
@@ -30,10 +29,4 @@ def language_pairs() -> list[str]:
 
 def get_owned_job(job_id, owner: Owner) -> TranslationJob:
     """The job if it exists and belongs to ``owner``; otherwise JobNotFound (same answer for both)."""
-    job_uuid = as_uuid(job_id)
-    if job_uuid is None:
-        raise JobNotFound("That is not a job id.")
-    job = TranslationJob.objects.filter(pk=job_uuid).first() if owner.known else None
-    if job is None or not owner.owns(job):
-        raise JobNotFound()
-    return job
+    return get_owned(TranslationJob, job_id, owner, JobNotFound, "That is not a job id.")
