@@ -185,8 +185,10 @@ def _reload(kind: Kind, pk) -> QueuedWork | None:
 
 
 def _publish_pk(kind: Kind, pk) -> QueuedWork | None:
+    """Reload the row and publish it once it is committed (at once outside a transaction): a watcher must
+    never be told a state it cannot read back yet."""
     obj = _reload(kind, pk)
-    publish(kind, obj)
+    transaction.on_commit(lambda: publish(kind, obj))
     return obj
 
 
