@@ -142,12 +142,13 @@ def main() -> None:
 
     torch.set_num_threads(1)
     call_command("migrate", verbosity=0)
+    from nmt_site.core import lifecycle
+    from nmt_site.core.owner import Owner
     from nmt_site.documents import services
-    from nmt_site.jobs.selectors import Owner
     from translator.evaluate import environment
     from translator.registry import load_engine
 
-    services.enqueue_document = lambda *a, **k: None  # in-process: no broker round trip
+    lifecycle._send = lambda *a, **k: None  # in-process: no broker round trip
     paras = paragraphs(args.paragraphs)
     report = {
         "what": __doc__.strip().splitlines()[0],

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "corsheaders",
+    "nmt_site.core",
     "nmt_site.jobs",
     "nmt_site.dashboard",
     "nmt_site.api",
@@ -156,6 +157,18 @@ NMT_WARM_ENGINES = env.list(
 )
 # A job whose worker died this many times is marked failed instead of being run again.
 NMT_MAX_ATTEMPTS = env.int("NMT_MAX_ATTEMPTS", 3, "worker deaths after which a job is marked failed")
+# Reliability (nmt_site/core/lifecycle.py): a dead worker's job is running again within
+# NMT_STALE_SECONDS + NMT_SWEEP_SECONDS (35 s by default).
+NMT_HEARTBEAT_SECONDS = env.float(
+    "NMT_HEARTBEAT_SECONDS", 5, "how often a running job's process refreshes its heartbeat (s)"
+)
+NMT_STALE_SECONDS = env.float("NMT_STALE_SECONDS", 30, "a heartbeat older than this means the worker is dead (s)")
+NMT_SWEEP_SECONDS = env.float(
+    "NMT_SWEEP_SECONDS", 5, "how often every worker requeues dead work and re-sends undelivered queued work (s)"
+)
+NMT_SWEEP_GRACE_SECONDS = env.float(
+    "NMT_SWEEP_GRACE_SECONDS", 5, "age after which a queued job no broker message covers is sent again (s)"
+)
 # Lines translated per engine call; progress is published after each chunk.
 NMT_CHUNK_LINES = env.int("NMT_CHUNK_LINES", 16, "lines per engine call (progress is published after each)")
 
@@ -220,9 +233,25 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL, "broker, if not the 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacked message after visibility_timeout: it must exceed the hard time limit, or a
 # long but healthy job would be handed to a second worker while the first still runs it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": NMT_TASK_HARD_LIMIT + 60}
+# Redis priorities: one list per step, the lowest number popped first. New work is sent with priority 5,
+# work taken back from a dead worker with 0, so it goes before the backlog (lifecycle.FRONT_PRIORITY).
+NMT_PRIORITY_STEPS = [0, 3, 6, 9]
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": NMT_TASK_HARD_LIMIT + 60,
+    "priority_steps": NMT_PRIORITY_STEPS,
+    "sep": "\x06\x16",
+}
+CELERY_TASK_DEFAULT_PRIORITY = 5
 CELERY_TASK_ACKS_LATE = True  # ack after the task ran, so a crash mid-job leaves the message to redeliver
-CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed pool process requeues its message at once
+# A killed pool process's message is acknowledged, not put back at the end of the queue: the worker's
+# task_failure hook takes the job back at the front of the queue at once (workers/lifecycle.py).
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# The pool process warms its engines before it reports up (measured 1.4 s for the two default Bergamot
+# engines on an idle core, 3-5 s on a loaded one): give it far more than Celery's 4 s default, or a
+# replacement process is killed and replaced in a loop.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float(
+    "NMT_PROC_ALIVE_TIMEOUT", 60, "seconds a new pool process may take to warm its engines and report up"
+)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one job at a time; the others stay in the queue
 CELERY_TASK_SOFT_TIME_LIMIT = NMT_TASK_SOFT_LIMIT
 CELERY_TASK_TIME_LIMIT = NMT_TASK_HARD_LIMIT

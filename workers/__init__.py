@@ -1,1 +1,1 @@
-"""Celery tasks and worker-process hooks. Thin: the work is in nmt_site.jobs.services."""
+"""Celery tasks and worker-process hooks. Thin: the work is in the apps' services and nmt_site.core.lifecycle."""

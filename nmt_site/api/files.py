@@ -5,25 +5,22 @@ the stored result. The document's id in the URL is the capability, as in LibreTr
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import PurePath
 
 from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import Length
-from django.utils import timezone
 
+from nmt_site.core.errors import WorkRequestError as JobRequestError
+from nmt_site.core.owner import Owner
 from nmt_site.documents import services as doc_services
 from nmt_site.documents.formats import ALLOWED_EXTENSIONS
-from nmt_site.documents.models import FINISHED_STATES, DocumentJob, JobState
-from nmt_site.jobs.errors import JobRequestError
-from nmt_site.jobs.selectors import Owner
+from nmt_site.documents.models import DocumentJob
 
 from .errors import ApiError
 from .limits import Caller
-
-POLL_SECONDS = 0.1
+from .services import wait_done
 
 
 def formats() -> list[str]:
@@ -64,25 +61,8 @@ def translate_file(
     if caller.char_limit > 0 and chars > caller.char_limit:
         doc_services.cancel_document(job.pk, owner)
         raise ApiError(f"Invalid request: the file has {chars} characters; the limit is {caller.char_limit}.")
-    job = _wait(job.pk, settings.NMT_API_TIMEOUT)
+    job = wait_done(doc_services.KIND, job.pk, settings.NMT_API_TIMEOUT, "The file's translation", cancelled_status=400)
     return f"{job.pk}/{doc_services.download_name(job)}"
-
-
-def _wait(job_id, timeout: float) -> DocumentJob:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = DocumentJob.objects.get(pk=job_id)
-        if job.state in FINISHED_STATES:
-            break
-        if time.monotonic() > deadline:
-            DocumentJob.objects.filter(pk=job_id, state__in=(JobState.QUEUED, JobState.RUNNING)).update(
-                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now()
-            )
-            raise ApiError(f"The file was not translated within {timeout:g} s (server busy); try again.", 503)
-        time.sleep(POLL_SECONDS)
-    if job.state != JobState.DONE:
-        raise ApiError(f"Translation failed: {job.error or job.state}", 400)
-    return job
 
 
 def download(job_id: str):

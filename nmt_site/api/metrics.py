@@ -35,6 +35,7 @@ class StateCollector:
     """Queue depth per Celery queue, jobs by state, model time per engine."""
 
     def collect(self):
+        from nmt_site.core.lifecycle import queue_keys
         from nmt_site.jobs.models import TranslationJob
 
         from .redis_client import client
@@ -43,7 +44,7 @@ class StateCollector:
         try:
             redis_client = client()
             for queue in settings.CELERY_TASK_QUEUES:
-                depth.add_metric([queue.name], redis_client.llen(queue.name))
+                depth.add_metric([queue.name], sum(redis_client.llen(key) for key in queue_keys(queue.name)))
         except Exception:  # Redis down: the scrape still answers; the missing series tells the story
             pass
         yield depth

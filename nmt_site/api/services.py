@@ -6,16 +6,16 @@ request waits for it (NMT_API_TIMEOUT); results are cached in Redis per engine, 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 
+from nmt_site.core import lifecycle
+from nmt_site.core.errors import WorkRequestError as JobRequestError
+from nmt_site.core.owner import Owner
+from nmt_site.core.translators import choose_translator, validate_options
 from nmt_site.jobs import services as job_services
-from nmt_site.jobs.errors import JobRequestError
-from nmt_site.jobs.models import FINISHED_STATES, JobState, TranslationJob
-from nmt_site.jobs.selectors import Owner
+from nmt_site.jobs.models import JobState, TranslationJob
 from translator.registry import list_engines
 
 from . import cache, detect, htmltext
@@ -36,7 +36,6 @@ LANGUAGE_NAMES = {
     "ar": "Arabic",
     "pl": "Polish",
 }
-POLL_SECONDS = 0.05
 
 
 def language_name(code: str) -> str:
@@ -110,8 +109,8 @@ def translate(req: TranslateRequest, caller: Caller) -> dict:
 
 def _translate_group(texts: list[str], source: str, req: TranslateRequest, caller: Caller) -> list[str]:
     try:
-        info = job_services.choose_translator(source, req.target, req.translator)
-        options = job_services.validate_options(info, req.options)
+        info = choose_translator(source, req.target, req.translator)
+        options = validate_options(info, req.options)
     except JobRequestError as exc:
         raise ApiError(f"Invalid request: {exc.message}") from None
     if req.fmt == "html":
@@ -172,20 +171,19 @@ def submit_job(caller: Caller, text: str, engine: str, options: dict | None = No
         raise ApiError(f"Invalid request: {exc.message}") from None
 
 
+def wait_done(kind, pk, timeout: float, what: str, cancelled_status: int = 503):
+    """Block until the work is finished (lifecycle.wait); ApiError 503 (and the work cancelled) when it takes longer
+    than ``timeout``, 400 (or ``cancelled_status`` when cancelled) when it did not end done."""
+    try:
+        obj = lifecycle.wait(kind, pk, timeout, cancel_reason="The API request timed out.")
+    except lifecycle.WaitTimeout:
+        raise ApiError(f"{what} did not finish within {timeout:g} s (server busy); try again.", 503) from None
+    if obj.state != JobState.DONE:
+        raise ApiError(
+            f"Translation failed: {obj.error or obj.state}", cancelled_status if obj.state == "cancelled" else 400
+        )
+    return obj
+
+
 def wait_for_job(job_id, timeout: float) -> TranslationJob:
-    """Block until the job finishes; ApiError 503 (and the job cancelled) when it takes longer than ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = TranslationJob.objects.get(pk=job_id)
-        if job.state in FINISHED_STATES:
-            break
-        if time.monotonic() > deadline:
-            # Nobody waits for the result any more: cancel, so the worker skips or stops it between chunks.
-            TranslationJob.objects.filter(pk=job_id, state__in=(JobState.QUEUED, JobState.RUNNING)).update(
-                state=JobState.CANCELLED, error="The API request timed out.", finished_at=timezone.now()
-            )
-            raise ApiError(f"The translation did not finish within {timeout:g} s (server busy); try again.", 503)
-        time.sleep(POLL_SECONDS)
-    if job.state != JobState.DONE:
-        raise ApiError(f"Translation failed: {job.error or job.state}", 503 if job.state == JobState.CANCELLED else 400)
-    return job
+    return wait_done(job_services.KIND, job_id, timeout, "The translation")

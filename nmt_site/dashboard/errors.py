@@ -1,6 +1,6 @@
 """Benchmark request errors reuse the site's user-facing error type (code + message → 4xx JSON)."""
 
-from nmt_site.jobs.errors import JobRequestError as BenchmarkRequestError
+from nmt_site.core.errors import WorkRequestError as BenchmarkRequestError
 
 
 class RunNotFound(BenchmarkRequestError):

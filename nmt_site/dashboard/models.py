@@ -1,31 +1,21 @@
 """A benchmark run (settings → one trip through the `bench` queue → stored results) and its result rows.
 
-State machine (moves are conditional UPDATEs in services.py, as for translation jobs):
-
-    queued ──► running ──► done
-      │          ╰───────► failed     (error, time limit, or the worker died: timings are never resumed,
-      │                                a half-measured run is not comparable, so it is failed with the reason)
-      ╰──────────┴───────► cancelled
+Its lifecycle is nmt_site.core's, shared with text and document jobs, except that a run is never resumed:
+a half-measured run is not comparable, so a dead attempt is failed with the reason (Kind.resumable=False).
 """
 
 import uuid
 
 from django.db import models
 
+from nmt_site.core.models import ACTIVE_STATES, FINISHED_STATES, QueuedWork, WorkState
 
-class RunState(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+RunState = WorkState
+
+__all__ = ["ACTIVE_STATES", "FINISHED_STATES", "BenchmarkResult", "BenchmarkRun", "RunState", "SegmentOutputs"]
 
 
-ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)
-FINISHED_STATES = (RunState.DONE, RunState.FAILED, RunState.CANCELLED)
-
-
-class BenchmarkRun(models.Model):
+class BenchmarkRun(QueuedWork):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     label = models.CharField(max_length=200, blank=True)
     # "default" = the shipped-models benchmark (seeded at setup), "user" = started from page/API/CLI.
@@ -36,19 +26,13 @@ class BenchmarkRun(models.Model):
     device = models.CharField(max_length=8, default="cpu")
     threads = models.PositiveSmallIntegerField(default=1)
 
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED, db_index=True)
     progress = models.FloatField(default=0.0)  # 0..1
     progress_message = models.CharField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
     environment = models.JSONField(default=dict, blank=True)
     protocol = models.TextField(blank=True)
     baselines = models.JSONField(default=dict, blank=True)  # pair -> label of the baseline system
 
-    queued_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    worker = models.CharField(max_length=255, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the run list is ordered by it
 
     class Meta:
         ordering = ["-queued_at"]
@@ -58,21 +42,16 @@ class BenchmarkRun(models.Model):
 
     def as_dict(self) -> dict:
         return {
-            "id": str(self.id),
+            **self.lifecycle_dict(),
             "label": self.label,
             "kind": self.kind,
-            "state": self.state,
             "progress": round(self.progress, 4),
             "progress_message": self.progress_message,
-            "error": self.error,
             "settings": self.settings,
             "device": self.device,
             "threads": self.threads,
             "environment": self.environment,
             "baselines": self.baselines,
-            "queued_at": self.queued_at.isoformat() if self.queued_at else None,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
 
 

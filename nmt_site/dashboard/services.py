@@ -7,7 +7,6 @@ of that pair) and stores the report as rows.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import subprocess
@@ -21,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from nmt_site.celery import app as celery_app
+from nmt_site.core import lifecycle
 from translator.engine import AR, EngineError
 from translator.evaluate import System, evaluate_systems, parse_system
 from translator.registry import list_engines, load_engine
@@ -29,7 +28,7 @@ from translator.report import EvaluationReport, ReportError, Segments
 
 from . import testsets
 from .errors import BenchmarkRequestError, RunCancelled, RunNotFound
-from .models import ACTIVE_STATES, FINISHED_STATES, BenchmarkRun, RunState
+from .models import BenchmarkRun, RunState
 from .notify import publish_run
 from .reports import store_reports
 
@@ -42,6 +41,19 @@ DEFAULT_LIMIT = 500  # sentences per test set in the default (seeded) run: minut
 DEFAULT_LATENCY_SENTENCES = 100  # batch-1 latency sample of the default run (p50/p95 are stable well before that)
 # Mask-predict iterations swept in the default run for every CMLM checkpoint (the sweep plot's x axis).
 DEFAULT_ITERATION_SWEEP = (1, 2, 4, 10)
+
+# Never resumed: a half-measured run is not comparable, so a dead attempt fails with the reason.
+KIND = lifecycle.register(
+    lifecycle.Kind(
+        label="benchmark run",
+        model=BenchmarkRun,
+        task=BENCH_TASK,
+        queue=lambda: settings.NMT_BENCH_QUEUE,
+        notify=publish_run,
+        resumable=False,
+        doing="measuring this run",
+    )
+)
 
 
 # --- validating requests -------------------------------------------------------------------------------------
@@ -172,14 +184,15 @@ def create_run(data: dict, *, kind: str = "user", prepare_data: bool = False, en
             device=clean["device"],
             threads=clean["threads"],
             progress_message="waiting in the bench queue",
+            queue=KIND.queue() if enqueue else "",  # not enqueued: measured in this process (--inline)
         )
         if enqueue:  # the id goes through the broker only once the row exists for the worker to read
-            transaction.on_commit(lambda: enqueue_run(run.id))
+            lifecycle.submit(KIND, run)
     return run
 
 
-def enqueue_run(run_id) -> None:
-    celery_app.send_task(BENCH_TASK, args=[str(run_id)], queue=settings.NMT_BENCH_QUEUE)
+def enqueue_run(run_id) -> bool:
+    return lifecycle.enqueue(KIND, run_id)
 
 
 def default_request() -> dict:
@@ -282,19 +295,13 @@ def seed_default_run(shipped_reports: list[Path], *, enqueue: bool = True) -> Be
     return run
 
 
-def worker_label(hostname: str | None = None) -> str:
-    import socket
-
-    return f"{hostname or socket.gethostname()}/{os.getpid()}"
+worker_label = lifecycle.worker_name
 
 
 def get_run(run_id) -> BenchmarkRun:
-    import uuid
-
-    try:
-        key = run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
-    except (TypeError, ValueError, AttributeError):
-        raise RunNotFound("That is not a benchmark run id.") from None
+    key = lifecycle.as_uuid(run_id)
+    if key is None:
+        raise RunNotFound("That is not a benchmark run id.")
     run = BenchmarkRun.objects.filter(pk=key).first()
     if run is None:
         raise RunNotFound()
@@ -303,59 +310,23 @@ def get_run(run_id) -> BenchmarkRun:
 
 def cancel_run(run_id) -> BenchmarkRun:
     run = get_run(run_id)
-    changed = BenchmarkRun.objects.filter(pk=run.pk, state__in=ACTIVE_STATES).update(
-        state=RunState.CANCELLED, finished_at=timezone.now(), error="Cancelled.", progress_message="cancelled"
-    )
-    run.refresh_from_db()
-    if changed:
-        publish_run(run)
-    return run
+    return lifecycle.cancel(KIND, run.pk, progress_message="cancelled")
 
 
 # --- running (bench worker) ----------------------------------------------------------------------------------
 
 
-def _fail(run_id, attempt: int | None, reason: str) -> BenchmarkRun | None:
-    qs = BenchmarkRun.objects.filter(pk=run_id)
-    qs = qs.filter(state=RunState.RUNNING, attempts=attempt) if attempt else qs.filter(state__in=ACTIVE_STATES)
-    if qs.update(state=RunState.FAILED, error=reason, finished_at=timezone.now()):
-        run = BenchmarkRun.objects.get(pk=run_id)
-        publish_run(run)
-        return run
-    return None
-
-
 def fail_run(run_id, reason: str) -> BenchmarkRun | None:
-    return _fail(run_id, None, reason)
+    return lifecycle.fail(KIND, run_id, None, reason)
 
 
-def _claim(run: BenchmarkRun, worker: str) -> bool | str:
-    """queued → running, unless another run is measuring (then BUSY: the task retries later)."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions already serialise this block
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(7007)")
-        # A run `running` for longer than the hard time limit cannot still be measuring (its worker died and
-        # never came back to sweep it): fail it rather than let it block the line forever.
-        cutoff = timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 120)
-        BenchmarkRun.objects.filter(state=RunState.RUNNING, started_at__lt=cutoff).exclude(pk=run.pk).update(
-            state=RunState.FAILED,
-            finished_at=timezone.now(),
-            error="The worker measuring this run disappeared (no result within the time limit).",
-        )
-        if BenchmarkRun.objects.filter(state=RunState.RUNNING).exclude(pk=run.pk).exists():
-            return BUSY
-        return bool(
-            BenchmarkRun.objects.filter(pk=run.pk, state=RunState.QUEUED, attempts=run.attempts).update(
-                state=RunState.RUNNING,
-                attempts=run.attempts + 1,
-                started_at=timezone.now(),
-                worker=worker,
-                error="",
-                progress=0.0,
-                progress_message="loading translators",
-            )
-        )
+def _no_other_run_measuring(run: BenchmarkRun) -> bool:
+    """The claim's guard: one run measures at a time. A run whose worker died stops blocking the line once
+    its heartbeat is stale (the sweeper then fails it)."""
+    if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions already serialise the claim
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(7007)")
+    return not lifecycle.live_running(KIND).exclude(pk=run.pk).exists()
 
 
 def ensure_test_data() -> None:
@@ -377,47 +348,52 @@ def ensure_test_data() -> None:
 
 def run_benchmark(run_id, *, worker: str, load: Callable = load_engine):
     """Run one delivery of the bench task. Returns the run, None, or BUSY (another run is measuring)."""
-    run = BenchmarkRun.objects.filter(pk=run_id).first()
-    if run is None or run.state in FINISHED_STATES:
-        return run
-    if run.state == RunState.RUNNING:
-        # Only a redelivery after the worker died sees this: half-measured timings are not comparable.
-        return _fail(run.pk, None, "The worker stopped while measuring this run; start it again.")
-    claimed = _claim(run, worker)
-    if claimed == BUSY or not claimed:
-        return BUSY if claimed == BUSY else BenchmarkRun.objects.filter(pk=run.pk).first()
-    run.refresh_from_db()
-    publish_run(run)
-    attempt = run.attempts
+    claim = lifecycle.claim(
+        KIND,
+        run_id,
+        worker,
+        fields={"progress": 0.0, "progress_message": "loading translators"},
+        guard=_no_other_run_measuring,
+    )
+    if claim.outcome == "busy":
+        return BUSY
+    if not claim.ok:
+        return claim.obj
+    run, attempt = claim.obj, claim.attempt
     try:
-        reports = _measure(run, attempt, load)
+        with lifecycle.heartbeat(KIND, run.pk, attempt):
+            reports = _measure(run, attempt, load)
     except RunCancelled:
         return BenchmarkRun.objects.filter(pk=run.pk).first()
     except (EngineError, BenchmarkRequestError) as exc:
-        return _fail(run.pk, attempt, f"Cannot run this benchmark: {exc}")
+        return _failed(run.pk, attempt, f"Cannot run this benchmark: {exc}")
     except SoftTimeLimitExceeded:
-        return _fail(run.pk, attempt, f"The run took longer than the {settings.NMT_BENCH_SOFT_LIMIT} s time limit.")
+        return _failed(run.pk, attempt, f"The run took longer than the {settings.NMT_BENCH_SOFT_LIMIT} s time limit.")
     except subprocess.CalledProcessError as exc:
-        return _fail(run.pk, attempt, f"prepare-data failed: {exc.stderr[-500:] if exc.stderr else exc}")
+        return _failed(run.pk, attempt, f"prepare-data failed: {exc.stderr[-500:] if exc.stderr else exc}")
     except Exception as exc:
         log.exception("benchmark run %s failed", run.pk)
-        return _fail(run.pk, attempt, f"Internal error while measuring ({type(exc).__name__}: {exc}).")
+        return _failed(run.pk, attempt, f"Internal error while measuring ({type(exc).__name__}: {exc}).")
     with transaction.atomic():
         if not BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).exists():
             return BenchmarkRun.objects.filter(pk=run.pk).first()  # cancelled during the last step
         store_reports(run, reports)
-        BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).update(
-            state=RunState.DONE,
+        done = lifecycle.finish(
+            KIND,
+            run.pk,
+            attempt,
             progress=1.0,
             progress_message="done",
-            finished_at=timezone.now(),
             environment=run.environment,
             protocol=run.protocol,
             baselines=run.baselines,
         )
-    run.refresh_from_db()
-    publish_run(run)
-    return run
+    return done or BenchmarkRun.objects.filter(pk=run.pk).first()
+
+
+def _failed(run_id, attempt: int, reason: str) -> BenchmarkRun | None:
+    lifecycle.fail(KIND, run_id, attempt, reason)
+    return BenchmarkRun.objects.filter(pk=run_id).first()
 
 
 def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[EvaluationReport]:
@@ -453,24 +429,7 @@ def _measure(run: BenchmarkRun, attempt: int, load: Callable) -> list[Evaluation
 
 
 def _progress(run: BenchmarkRun, attempt: int, message: str, fraction: float) -> None:
-    still_ours = BenchmarkRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempts=attempt).update(
-        progress=min(1.0, fraction), progress_message=message[:300]
-    )
-    if not still_ours:
+    if not lifecycle.still_ours(KIND, run.pk, attempt, progress=min(1.0, fraction), progress_message=message[:300]):
         raise RunCancelled()
     run.progress, run.progress_message = fraction, message[:300]
     publish_run(run)
-
-
-def recover_orphaned_runs(hostname: str) -> list[str]:
-    """At bench-worker start: runs left `running` by an earlier process of this node died with it → failed."""
-    touched = []
-    for run in BenchmarkRun.objects.filter(state=RunState.RUNNING, worker__startswith=f"{hostname}/"):
-        if _fail(
-            run.pk,
-            run.attempts,
-            "The worker stopped while measuring this run (crash or restart); "
-            "half-measured timings are not comparable, so start it again.",
-        ):
-            touched.append(str(run.pk))
-    return touched

@@ -1,29 +1,20 @@
 """A document job: one uploaded file, split into segments that are translated and stored one batch at a time.
 
-State machine (moves are conditional UPDATEs in services.py, as for TranslationJob):
-
-    queued ──► running ──► done
-      │          │  ╰────► failed
-      │          ╰───────► queued   (worker died: requeued by the startup sweep)
-      ╰──────────┴───────► cancelled
+Its lifecycle (states, attempts, heartbeat, recovery) is nmt_site.core's, shared with text jobs and benchmark
+runs; a requeued document resumes after its stored segments.
 """
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from nmt_site.jobs.models import ACTIVE_STATES, FINISHED_STATES, JobState
+from nmt_site.core.models import ACTIVE_STATES, FINISHED_STATES, OwnedWork, WorkState
+
+JobState = WorkState
 
 __all__ = ["ACTIVE_STATES", "FINISHED_STATES", "DocumentJob", "JobState", "Segment"]
 
 
-class DocumentJob(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner_session = models.CharField(max_length=64, blank=True, db_index=True)
-    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
-
+class DocumentJob(OwnedWork):
     original_name = models.CharField(max_length=255)
     # UUID file names under NMT_DOC_DIR: never the uploaded name, never under a static root.
     stored_name = models.CharField(max_length=64)
@@ -38,8 +29,6 @@ class DocumentJob(models.Model):
     target_lang = models.CharField(max_length=16)
     translator = models.CharField(max_length=128)
 
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
-    error = models.TextField(blank=True)
     segments_total = models.PositiveIntegerField(default=0)
     segments_done = models.PositiveIntegerField(default=0)
     # Segments answered from the per-document cache (identical source text) instead of the engine.
@@ -47,13 +36,8 @@ class DocumentJob(models.Model):
     # segments_done when the current attempt started: the ETA uses only this attempt's rate.
     done_at_start = models.PositiveIntegerField(default=0)
 
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(db_index=True)
     model_seconds = models.FloatField(default=0.0)
-    attempts = models.PositiveIntegerField(default=0)
-    worker = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-queued_at"]
@@ -76,9 +60,8 @@ class DocumentJob(models.Model):
 
     def as_dict(self, queue_position: int | None = None) -> dict:
         return {
-            "id": str(self.id),
+            **self.lifecycle_dict(),
             "kind": "document",
-            "state": self.state,
             "name": self.original_name,
             "format": self.format,
             "output_format": self.output_format,
@@ -87,14 +70,9 @@ class DocumentJob(models.Model):
             "translator": self.translator,
             "size_bytes": self.size_bytes,
             "notice": self.notice,
-            "error": self.error,
             "progress": {"done": self.segments_done, "total": self.segments_total, "cached": self.segments_cached},
             "eta_seconds": self.eta_seconds(),
             "queue_position": queue_position,
-            "attempts": self.attempts,
-            "queued_at": self.queued_at.isoformat() if self.queued_at else None,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "model_seconds": self.model_seconds,
             "download_url": f"/api/documents/{self.id}/download" if self.state == JobState.DONE else None,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
-from nmt_site.jobs.selectors import Owner, owner_from_request, owner_from_scope
+from nmt_site.core.owner import Owner, get_owned, owner_from_request, owner_from_scope
 
 from .errors import DocumentNotFound
 from .models import DocumentJob, JobState
@@ -14,20 +12,7 @@ __all__ = ["Owner", "get_owned_document", "owned_documents", "owner_from_request
 
 def get_owned_document(job_id, owner: Owner) -> DocumentJob:
     """The document job if it exists and belongs to ``owner``; DocumentNotFound otherwise (same answer)."""
-    try:
-        job_uuid = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
-    except (ValueError, TypeError, AttributeError):
-        raise DocumentNotFound("That is not a document id.") from None
-    if not owner.known:
-        raise DocumentNotFound()
-    job = DocumentJob.objects.filter(pk=job_uuid).first()
-    if job is None:
-        raise DocumentNotFound()
-    if owner.user_id is not None and job.owner_user_id == owner.user_id:
-        return job
-    if owner.session_key and job.owner_session == owner.session_key:
-        return job
-    raise DocumentNotFound()
+    return get_owned(DocumentJob, job_id, owner, DocumentNotFound, "That is not a document id.")
 
 
 def owned_documents(owner: Owner, limit: int = 50) -> list[DocumentJob]:

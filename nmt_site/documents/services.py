@@ -1,7 +1,8 @@
 """Everything that changes a document job. Views, consumers, tasks and commands only call these functions.
 
-State moves are conditional UPDATEs, as in nmt_site.jobs.services: a cancelled job, a redelivered task or a
-second worker never overwrites work that is not theirs. Each batch of segment translations is stored in the
+The lifecycle (submit, claim, heartbeat, finish, fail, cancel, recover, publish) is nmt_site.core.lifecycle's,
+the same for text jobs and benchmark runs: a cancelled job, a redelivered task or a second worker never
+overwrites work that is not theirs. Each batch of segment translations is stored in the
 same transaction as the progress counter, and only while the job is still running under this attempt, so a
 worker killed at any moment loses at most the batch it was computing and never stores one twice.
 """
@@ -22,8 +23,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from nmt_site.celery import app as celery_app
-from nmt_site.jobs.services import choose_translator, engine_device, worker_name
+from nmt_site.core import lifecycle
+from nmt_site.core.lifecycle import worker_name
+from nmt_site.core.translators import choose_translator, engine_device
 from translator.engine import EngineError
 from translator.registry import load_engine
 from translator.sentences import split_sentences
@@ -32,7 +34,7 @@ from . import storage
 from .errors import DocumentError, FileTooLarge, JobRequestError, NotReady
 from .formats import by_name, handler_for
 from .formats.base import FormatHandler
-from .models import ACTIVE_STATES, FINISHED_STATES, DocumentJob, JobState, Segment
+from .models import FINISHED_STATES, DocumentJob, JobState, Segment
 from .notify import publish_document
 from .safety import language_hint
 from .selectors import Owner, get_owned_document, payload
@@ -42,14 +44,30 @@ log = logging.getLogger(__name__)
 DOCUMENT_TASK = "workers.document_tasks.translate_document"
 PROGRESS_INTERVAL_SECONDS = 0.25
 
+
+def _notify(job: DocumentJob) -> None:
+    publish_document(payload(job))
+
+
+KIND = lifecycle.register(
+    lifecycle.Kind(
+        label="document",
+        model=DocumentJob,
+        task=DOCUMENT_TASK,
+        queue=lambda: settings.NMT_QUEUE,
+        notify=_notify,
+        doing="translating this document",
+    )
+)
+
 __all__ = [
     "DOCUMENT_TASK",
+    "KIND",
     "cancel_document",
     "create_documents",
     "download",
     "expire_documents",
     "prepare_file",
-    "recover_orphaned_documents",
     "run_document",
     "worker_name",
 ]
@@ -159,6 +177,7 @@ def create_documents(
                     translator=info.name,
                     segments_total=len(item.segments),
                     expires_at=timezone.now() + timedelta(hours=settings.NMT_DOC_TTL_HOURS),
+                    queue=KIND.queue(),
                 )
                 Segment.objects.bulk_create(
                     [
@@ -167,7 +186,7 @@ def create_documents(
                     ],
                     batch_size=500,
                 )
-                transaction.on_commit(lambda job_id=job.id: enqueue_document(job_id))
+                lifecycle.submit(KIND, job)  # sent after commit; a broker that is down: sent by the sweeper
         except Exception:
             storage.delete(stored)
             raise
@@ -175,21 +194,9 @@ def create_documents(
     return jobs
 
 
-def enqueue_document(job_id, continuation_of: int | None = None) -> None:
-    celery_app.send_task(
-        DOCUMENT_TASK, args=[str(job_id)], kwargs={"continuation_of": continuation_of}, queue=settings.NMT_QUEUE
-    )
-
-
 def cancel_document(job_id, owner: Owner) -> DocumentJob:
     job = get_owned_document(job_id, owner)
-    changed = DocumentJob.objects.filter(pk=job.pk, state__in=ACTIVE_STATES).update(
-        state=JobState.CANCELLED, finished_at=timezone.now(), error="Cancelled."
-    )
-    job.refresh_from_db()
-    if changed:
-        publish_document(payload(job))
-    return job
+    return lifecycle.cancel(KIND, job.pk)
 
 
 @dataclass
@@ -223,16 +230,8 @@ def _publish(job_id) -> None:
         publish_document(payload(job))
 
 
-def _fail(job_id, attempt: int | None, reason: str) -> DocumentJob | None:
-    qs = DocumentJob.objects.filter(pk=job_id)
-    qs = qs.filter(state=JobState.RUNNING, attempts=attempt) if attempt else qs.filter(state__in=ACTIVE_STATES)
-    if qs.update(state=JobState.FAILED, error=reason, finished_at=timezone.now()):
-        _publish(job_id)
-    return DocumentJob.objects.filter(pk=job_id).first()
-
-
 def fail_document(job_id, reason: str) -> DocumentJob | None:
-    return _fail(job_id, None, reason)
+    return lifecycle.fail(KIND, job_id, None, reason) or DocumentJob.objects.filter(pk=job_id).first()
 
 
 class _LostJob(Exception):
@@ -243,55 +242,39 @@ def run_document(
     job_id, *, worker: str, continuation_of: int | None = None, load: Callable = load_engine
 ) -> DocumentJob | None:
     """Run one delivery of the document task. Safe to call any number of times for the same job."""
-    job = DocumentJob.objects.filter(pk=job_id).first()
-    if job is None:
-        log.warning("document %s does not exist: nothing to do", job_id)
-        return None
-    if job.state in FINISHED_STATES:
-        return job
-    if continuation_of is not None and job.state == JobState.RUNNING and job.attempts == continuation_of:
+    if continuation_of is not None:
         # The same attempt goes on after a time slice: no new claim, the ETA keeps its rate.
-        attempt = continuation_of
-        if not DocumentJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(worker=worker):
-            return DocumentJob.objects.filter(pk=job.pk).first()
+        job, attempt = lifecycle.resume_delivery(KIND, job_id, continuation_of, worker), continuation_of
+        if job is None:  # cancelled, or taken back after its process died: a later claim resumes it
+            return DocumentJob.objects.filter(pk=job_id).first()
     else:
-        if job.attempts >= settings.NMT_MAX_ATTEMPTS:
-            return _fail(
-                job.pk,
-                None,
-                f"Gave up after {job.attempts} attempts: the worker translating this "
-                "document stopped each time (crash, out of memory or time limit).",
-            )
-        attempt = job.attempts + 1
-        claimed = DocumentJob.objects.filter(pk=job.pk, state__in=ACTIVE_STATES, attempts=job.attempts).update(
-            state=JobState.RUNNING,
-            attempts=attempt,
-            started_at=timezone.now(),
-            worker=worker,
-            error="",
-            done_at_start=F("segments_done"),
-        )
-        if not claimed:
-            return DocumentJob.objects.filter(pk=job.pk).first()
-        _publish(job.pk)
-    job.refresh_from_db()
+        claim = lifecycle.claim(KIND, job_id, worker, fields={"done_at_start": F("segments_done")})
+        if not claim.ok:
+            return claim.obj
+        job, attempt = claim.obj, claim.attempt
 
     try:
-        engine = load(job.translator, device=engine_device())
-        finished = _translate_segments(job, attempt, engine)
-        if not finished:
-            return DocumentJob.objects.filter(pk=job.pk).first()  # sliced (continued elsewhere) or lost
-        return _finish(job, attempt)
+        with lifecycle.heartbeat(KIND, job.pk, attempt):
+            engine = load(job.translator, device=engine_device())
+            finished = _translate_segments(job, attempt, engine)
+            if not finished:
+                return DocumentJob.objects.filter(pk=job.pk).first()  # sliced (continued elsewhere) or lost
+            return _finish(job, attempt)
     except _LostJob:
         log.info("document %s was cancelled or taken over while running", job.pk)
         return DocumentJob.objects.filter(pk=job.pk).first()
     except EngineError as exc:
-        return _fail(job.pk, attempt, f"The translator refused the input: {exc}")
+        return _failed(job.pk, attempt, f"The translator refused the input: {exc}")
     except SoftTimeLimitExceeded:
-        return _fail(job.pk, attempt, "The document ran past its time limit and was stopped.")
+        return _failed(job.pk, attempt, "The document ran past its time limit and was stopped.")
     except Exception as exc:  # a bug or a broken model: the job must not stay running
         log.exception("document %s failed", job.pk)
-        return _fail(job.pk, attempt, f"Internal error while translating the document ({type(exc).__name__}).")
+        return _failed(job.pk, attempt, f"Internal error while translating the document ({type(exc).__name__}).")
+
+
+def _failed(job_id, attempt: int, reason: str) -> DocumentJob | None:
+    lifecycle.fail(KIND, job_id, attempt, reason)
+    return DocumentJob.objects.filter(pk=job_id).first()
 
 
 def _next_group(pending: list[Segment], cache: dict[str, str], batch: int) -> tuple[list[Segment], list[str]]:
@@ -341,7 +324,10 @@ def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
                 seg.translation, seg.from_cache = cache[seg.source], True
         cached = sum(1 for seg in group if seg.from_cache)
         with transaction.atomic():
-            still_ours = DocumentJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
+            still_ours = lifecycle.still_ours(
+                KIND,
+                job.pk,
+                attempt,
                 segments_done=F("segments_done") + len(group),
                 segments_cached=F("segments_cached") + cached,
                 model_seconds=F("model_seconds") + model_seconds,
@@ -358,7 +344,8 @@ def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
             last_publish = now
             _publish(job.pk)
         if now > deadline and len(pending) > len(group):
-            enqueue_document(job.pk, continuation_of=attempt)
+            if not lifecycle.hand_over(KIND, job.pk, attempt, continuation_of=attempt):
+                raise _LostJob()
             return False
 
 
@@ -373,39 +360,20 @@ def _finish(job: DocumentJob, attempt: int) -> DocumentJob | None:
         with language_hint(job.source_lang):  # decode exactly as the upload was decoded
             data = handler.rebuild(storage.read(job.stored_name), translations)
     except FileNotFoundError:
-        return _fail(job.pk, attempt, "The uploaded file has expired or was removed; upload it again.")
+        return _failed(job.pk, attempt, "The uploaded file has expired or was removed; upload it again.")
     ext = "." + job.output_format
     output_name = storage.save(data, ext)
-    now = timezone.now()
-    done = DocumentJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=attempt).update(
-        state=JobState.DONE,
+    done = lifecycle.finish(
+        KIND,
+        job.pk,
+        attempt,
         output_name=output_name,
-        finished_at=now,
-        expires_at=now + timedelta(hours=settings.NMT_DOC_TTL_HOURS),
+        expires_at=timezone.now() + timedelta(hours=settings.NMT_DOC_TTL_HOURS),
     )
-    if not done:
+    if done is None:
         storage.delete(output_name)
         return DocumentJob.objects.filter(pk=job.pk).first()
-    _publish(job.pk)
-    return DocumentJob.objects.get(pk=job.pk)
-
-
-def recover_orphaned_documents(hostname: str) -> list[str]:
-    """At worker start: document jobs left running by an earlier process of this node are requeued (their
-    stored segments are kept) or failed once out of attempts."""
-    touched = []
-    for job in DocumentJob.objects.filter(state=JobState.RUNNING, worker__startswith=f"{hostname}/"):
-        if job.attempts >= settings.NMT_MAX_ATTEMPTS:
-            _fail(job.pk, job.attempts, f"The worker stopped while translating this document, {job.attempts} times.")
-            touched.append(str(job.pk))
-            continue
-        if DocumentJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=job.attempts).update(
-            state=JobState.QUEUED, error="The worker stopped while translating this document; it was queued again."
-        ):
-            touched.append(str(job.pk))
-            _publish(job.pk)
-            enqueue_document(job.pk)
-    return touched
+    return done
 
 
 def expire_documents(now=None) -> int:

@@ -47,9 +47,29 @@ def _database_url_for_worker(settings_dict: dict) -> str:
     raise RuntimeError(f"no worker database URL for {engine}")
 
 
-def forget_queue(name: str) -> None:
-    """Delete a per-run queue and kombu's bookkeeping keys for it from the test Redis."""
-    redis.Redis.from_url(settings.REDIS_URL).delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
+def forget_queue(name: str, url: str | None = None) -> None:
+    """Delete a per-run queue (each priority's list) and kombu's bookkeeping keys for it from the test Redis."""
+    from nmt_site.core.lifecycle import queue_keys
+
+    redis.Redis.from_url(url or settings.REDIS_URL).delete(
+        *queue_keys(name), f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}"
+    )
+
+
+@pytest.fixture
+def parked(monkeypatch, settings):
+    """Work created in this test goes to a queue no worker consumes and never reaches the broker, so the
+    session worker (and its sweeper) never takes it. Yields the sends: [(task, id, kwargs, priority)]."""
+    from nmt_site.core import lifecycle
+
+    sent = []
+    settings.NMT_QUEUE = settings.NMT_BENCH_QUEUE = f"parked-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(
+        lifecycle,
+        "_send",
+        lambda kind, pk, queue, priority, kwargs: sent.append((kind.task, str(pk), kwargs, priority)),
+    )
+    return sent
 
 
 def _wait_for_ping(name: str, process: subprocess.Popen, timeout: float) -> None:

@@ -152,22 +152,44 @@ def test_missing_job_is_ignored():
     assert services.run_job(uuid.uuid4(), worker="host/1") is None
 
 
-def test_worker_restart_requeues_its_orphans_and_fails_exhausted_ones(monkeypatch):
-    sent = []
-    monkeypatch.setattr(services, "enqueue_job", lambda job_id: sent.append(str(job_id)))
-    orphan = make_job(state=JobState.RUNNING, attempts=1, worker="cpu@box/123")
-    exhausted = make_job(state=JobState.RUNNING, attempts=3, worker="cpu@box/124")
-    other_node = make_job(state=JobState.RUNNING, attempts=1, worker="cpu@other/55")
-    done = make_job(state=JobState.DONE, attempts=1, worker="cpu@box/120")
+def test_sweep_requeues_dead_workers_jobs_at_the_front_and_fails_exhausted_ones(parked, settings):
+    """Any worker's sweeper takes back what a dead worker left running, whatever its node name: by a stale
+    heartbeat, or at once when the process ran on the sweeper's own node and is gone."""
+    import datetime
+
+    from django.utils import timezone
+
+    from nmt_site.core import lifecycle
+
+    queue = settings.NMT_QUEUE
+    now = timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.NMT_STALE_SECONDS + 1)
+    common = dict(state=JobState.RUNNING, attempts=1, queue=queue, started_at=stale)
+    other_node_dead = make_job(worker="cpu@other/55", heartbeat_at=stale, **common)
+    other_node_alive = make_job(worker="cpu@other/56", heartbeat_at=now, **common)
+    own_node_gone = make_job(worker="cpu@box/999999999", heartbeat_at=now, **common)
+    exhausted = make_job(worker="cpu@gone/7", heartbeat_at=stale, **{**common, "attempts": 3})
+    done = make_job(state=JobState.DONE, attempts=1, worker="cpu@box/120", queue=queue)
     with override_settings(NMT_MAX_ATTEMPTS=3):
-        touched = services.recover_orphaned_jobs("cpu@box")
-    assert set(touched) == {str(orphan.pk), str(exhausted.pk)}
-    assert sent == [str(orphan.pk)]
+        counts = lifecycle.sweep([queue], node="cpu@box")
+    assert counts == {"requeued": 2, "failed": 1, "resent": 0}
     states = {j.pk: j.state for j in TranslationJob.objects.all()}
-    assert states[orphan.pk] == JobState.QUEUED
-    assert states[exhausted.pk] == JobState.FAILED
-    assert states[other_node.pk] == JobState.RUNNING, "another node's jobs may really be running"
-    assert states[done.pk] == JobState.DONE
+    assert states[other_node_dead.pk] == states[own_node_gone.pk] == JobState.QUEUED
+    assert states[other_node_alive.pk] == JobState.RUNNING, "a fresh heartbeat may really be running"
+    assert states[exhausted.pk] == JobState.FAILED and states[done.pk] == JobState.DONE
+    assert "died" in TranslationJob.objects.get(pk=exhausted.pk).error
+    assert sorted(pk for _, pk, _, _ in parked) == sorted([str(other_node_dead.pk), str(own_node_gone.pk)])
+    assert {priority for *_, priority in parked} == {lifecycle.FRONT_PRIORITY}
+
+
+def test_a_duplicate_delivery_never_takes_over_a_live_attempt():
+    from django.utils import timezone
+
+    job = make_job(state=JobState.RUNNING, attempts=1, worker="cpu@other/1", heartbeat_at=timezone.now())
+    engine = CountingEngine()
+    services.run_job(job.pk, worker="cpu@box/2", load=loader(engine))
+    job.refresh_from_db()
+    assert engine.calls == 0 and job.state == JobState.RUNNING and job.attempts == 1
 
 
 def test_cancel_only_moves_active_jobs():
@@ -180,11 +202,11 @@ def test_cancel_only_moves_active_jobs():
 
 def test_task_failure_signal_fails_the_job_after_a_hard_time_limit():
     """Celery acks the message when billiard kills a process at the hard limit; the signal handler
-    (connected in workers.signals) marks the job failed instead of leaving it running."""
+    (connected in workers.lifecycle) marks the job failed instead of leaving it running."""
     from celery.exceptions import TimeLimitExceeded
     from celery.signals import task_failure
 
-    import workers.signals  # noqa: F401  (connects the handler, as in a worker)
+    import workers.lifecycle  # noqa: F401  (connects the handler, as in a worker)
     from workers.tasks import translate_job
 
     job = make_job(state=JobState.RUNNING, attempts=1, worker="host/1")

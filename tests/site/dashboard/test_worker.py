@@ -133,37 +133,46 @@ def test_worker_crash_midway_leaves_the_run_failed_not_stuck(celery_worker_proce
     assert resp.json()["run"]["state"] == "failed" and resp.json()["run"]["error"]
 
 
-def test_orphan_sweep_fails_runs_left_running_by_a_dead_worker(transactional_db):
-    orphan = BenchmarkRun.objects.create(label="orphan", state=RunState.RUNNING, attempts=1, worker="node-x/123")
-    other = BenchmarkRun.objects.create(label="other node", state=RunState.RUNNING, attempts=1, worker="node-y/9")
-    assert services.recover_orphaned_runs("node-x") == [str(orphan.id)]
-    orphan.refresh_from_db()
-    other.refresh_from_db()
-    assert orphan.state == "failed" and "stopped" in orphan.error and other.state == "running"
-
-
-def test_a_run_stuck_running_past_the_time_limit_does_not_block_the_line(transactional_db, settings):
-    """Claiming the next run fails one left `running` longer than the hard limit (its worker never came back)."""
+def test_sweep_fails_runs_left_running_by_a_dead_worker(transactional_db, settings):
+    """A run is never resumed: the sweeper fails a dead worker's run (stale heartbeat, any node name)."""
     import datetime
 
     from django.utils import timezone
 
+    from nmt_site.core import lifecycle
+
+    queue = f"bench-sweep-{os.getpid()}"
+    stale = timezone.now() - datetime.timedelta(seconds=settings.NMT_STALE_SECONDS + 1)
+    common = dict(state=RunState.RUNNING, attempts=1, queue=queue, started_at=stale)
+    orphan = BenchmarkRun.objects.create(label="orphan", worker="node-x/123", heartbeat_at=stale, **common)
+    alive = BenchmarkRun.objects.create(label="alive", worker="node-y/9", heartbeat_at=timezone.now(), **common)
+    assert lifecycle.sweep([queue], node="node-z") == {"requeued": 0, "failed": 1, "resent": 0}
+    orphan.refresh_from_db()
+    alive.refresh_from_db()
+    assert orphan.state == "failed" and "died" in orphan.error and "not resumed" in orphan.error
+    assert alive.state == "running"
+
+
+def test_a_run_whose_worker_died_does_not_block_the_line(transactional_db, settings, parked):
+    """Claiming the next run: one `running` with a fresh heartbeat holds the machine (busy); one whose
+    heartbeat is stale does not, and a redelivery of it fails it rather than measuring it again."""
+    import datetime
+
+    from django.utils import timezone
+
+    stale = timezone.now() - datetime.timedelta(seconds=settings.NMT_STALE_SECONDS + 1)
     stuck = BenchmarkRun.objects.create(
-        label="stuck",
-        state=RunState.RUNNING,
-        attempts=1,
-        worker="gone/1",
-        started_at=timezone.now() - datetime.timedelta(seconds=settings.NMT_BENCH_SOFT_LIMIT + 600),
+        label="stuck", state=RunState.RUNNING, attempts=1, worker="gone/1", started_at=stale, heartbeat_at=stale
     )
     busy = BenchmarkRun.objects.create(
-        label="busy", state=RunState.RUNNING, attempts=1, worker="alive/2", started_at=timezone.now()
+        label="busy", state=RunState.RUNNING, attempts=1, worker="alive/2", heartbeat_at=timezone.now()
     )
     waiting = BenchmarkRun.objects.create(label="next", state=RunState.QUEUED)
-    assert services._claim(waiting, "w/3") == services.BUSY  # the live one still holds the machine
-    stuck.refresh_from_db()
-    assert stuck.state == "failed" and "disappeared" in stuck.error
+    assert services.run_benchmark(waiting.id, worker="w/3") == services.BUSY  # the live one holds the machine
     BenchmarkRun.objects.filter(pk=busy.pk).update(state=RunState.DONE)
-    assert services._claim(waiting, "w/3") is True
+    assert services._no_other_run_measuring(waiting) is True, "a dead run must not block the line"
+    again = services.run_benchmark(stuck.id, worker="w/4")
+    assert again.state == "failed" and "died" in again.error
 
 
 def test_ar_and_nar_systems_with_an_iteration_sweep_through_the_queue(

@@ -10,9 +10,10 @@ import time
 import pytest
 from django.test import override_settings
 
+from nmt_site.core import lifecycle
+from nmt_site.core.owner import Owner
 from nmt_site.documents import services
 from nmt_site.documents.models import DocumentJob, JobState, Segment
-from nmt_site.jobs.selectors import Owner
 from translator.registry import load_engine
 
 from .conftest import wait_for_document
@@ -80,12 +81,8 @@ def engine():
 
 
 @pytest.fixture
-def no_enqueue(monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        services, "enqueue_document", lambda job_id, continuation_of=None: calls.append(continuation_of)
-    )
-    return calls
+def no_enqueue(parked):
+    return parked  # [(task, id, kwargs, priority)] of every message sent (none reaches the broker)
 
 
 def _create(session_key, name: str, body: bytes) -> DocumentJob:
@@ -102,8 +99,8 @@ def test_resume_translates_each_sentence_once_and_caches_repeats(session_key, en
     assert job.segments_total == 18
 
     first = SpyEngine(engine, die_after_batches=2)
-    with pytest.raises(Killed):
-        services.run_document(job.id, worker="test/1", load=lambda *a, **k: first)
+    with pytest.raises(Killed):  # a process of node "test" that is gone when the next delivery comes
+        services.run_document(job.id, worker="test/999999999", load=lambda *a, **k: first)
     job.refresh_from_db()
     assert job.state == JobState.RUNNING and job.segments_done == 8 and job.attempts == 1
 
@@ -125,7 +122,7 @@ def test_resume_translates_each_sentence_once_and_caches_repeats(session_key, en
 def test_time_slices_hand_over_to_a_continuation_of_the_same_attempt(session_key, engine, no_enqueue):
     job = _create(session_key, "slices.txt", _lines(10))
     job = services.run_document(job.id, worker="test/1", load=lambda *a, **k: engine)
-    assert job.state == JobState.RUNNING and job.segments_done == 4 and no_enqueue[-1] == 1
+    assert job.state == JobState.RUNNING and job.segments_done == 4 and no_enqueue[-1][2] == {"continuation_of": 1}
     while job.state == JobState.RUNNING:
         job = services.run_document(job.id, worker="test/1", continuation_of=1, load=lambda *a, **k: engine)
     assert job.state == JobState.DONE and job.attempts == 1 and job.segments_done == 10
@@ -145,12 +142,22 @@ def test_cancel_while_running_stops_storing(session_key, engine, no_enqueue):
     assert services.run_document(job.id, worker="test/2", load=lambda *a, **k: engine).state == JobState.CANCELLED
 
 
-def test_orphaned_running_document_is_requeued_at_worker_start(session_key, no_enqueue):
-    job = _create(session_key, "orphan.txt", b"The house is big.")
-    DocumentJob.objects.filter(pk=job.pk).update(state=JobState.RUNNING, attempts=1, worker="node-a/123")
-    assert services.recover_orphaned_documents("node-a") == [str(job.pk)]
+def test_dead_workers_document_is_requeued_by_the_sweeper_keeping_its_segments(session_key, parked, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = _create(session_key, "orphan.txt", b"The house is big. The water is cold.")
+    Segment.objects.filter(job=job, position=0).update(translation="A casa é grande.")
+    stale = timezone.now() - timedelta(seconds=settings.NMT_STALE_SECONDS + 5)
+    DocumentJob.objects.filter(pk=job.pk).update(
+        state=JobState.RUNNING, attempts=1, worker="node-a/123", heartbeat_at=stale, segments_done=1
+    )
+    assert lifecycle.sweep([settings.NMT_QUEUE], node="node-b") == {"requeued": 1, "failed": 0, "resent": 0}
     job.refresh_from_db()
-    assert job.state == JobState.QUEUED and no_enqueue == [None, None]
+    assert job.state == JobState.QUEUED and job.segments_done == 1 and "died" in job.error
+    # Sent after the creation's message, at the front of the queue.
+    assert [priority for *_, priority in parked] == [lifecycle.NORMAL_PRIORITY, lifecycle.FRONT_PRIORITY]
 
 
 def test_engine_failure_marks_the_document_failed(session_key, no_enqueue):

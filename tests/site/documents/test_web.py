@@ -67,8 +67,7 @@ def test_progress_pushed_over_websocket_then_download(celery_worker_process, ses
     assert len(body.split("\n")) == 120 and "crianças" in body.lower()
 
 
-def test_websocket_refuses_other_sessions_documents(session_key, monkeypatch):
-    monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
+def test_websocket_refuses_other_sessions_documents(session_key, parked):
     job = services.create_documents(
         owner=services.Owner(session_key="someone-else"),
         files=[("x.txt", b"The house is big.")],
@@ -90,8 +89,7 @@ def test_websocket_refuses_other_sessions_documents(session_key, monkeypatch):
     assert second["type"] == "error" and second["code"] == "bad_json"
 
 
-def test_status_cancel_download_only_for_the_owner(session_key, monkeypatch):
-    monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
+def test_status_cancel_download_only_for_the_owner(session_key, parked):
     owner = client_for(session_key)
     doc = upload(owner, [("mine.txt", b"The house is big.")]).json()["documents"][0]
     stranger = client_for("another-session-key")
@@ -107,8 +105,7 @@ def test_status_cancel_download_only_for_the_owner(session_key, monkeypatch):
     assert [d["id"] for d in owner.get("/api/documents/list").json()["documents"]] == [doc["id"]]
 
 
-def test_stored_files_use_uuid_names_outside_static(session_key, monkeypatch, settings):
-    monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
+def test_stored_files_use_uuid_names_outside_static(session_key, settings, parked):
     doc = upload(client_for(session_key), [("../../etc/evil name.txt", b"The house is big.")]).json()["documents"][0]
     job = DocumentJob.objects.get(pk=doc["id"])
     assert job.original_name == "evil name.txt"
@@ -119,8 +116,7 @@ def test_stored_files_use_uuid_names_outside_static(session_key, monkeypatch, se
 
 
 @override_settings(NMT_DOC_TTL_HOURS=1)
-def test_expiry_deletes_files_and_rows(session_key, monkeypatch):
-    monkeypatch.setattr(services, "enqueue_document", lambda *a, **k: None)
+def test_expiry_deletes_files_and_rows(session_key, parked):
     owner = services.Owner(session_key=session_key)
     old, fresh = services.create_documents(
         owner=owner,
