@@ -75,6 +75,7 @@ def sentence_risks(kind: str, early: list[str], full: list[str], references: lis
 
 
 def main(argv) -> int:
+    from .models.torch_engine import TorchEngine
     from .registry import load_folder
 
     parser = argparse.ArgumentParser(prog="python -m translator calibrate-calm")
@@ -103,6 +104,7 @@ def main(argv) -> int:
     engine = load_folder(args.checkpoint, args.device)
     if engine.info.architecture != "calm":
         raise EngineError(f"{engine.info.name} is a {engine.info.architecture!r} checkpoint, not calm")
+    assert isinstance(engine, TorchEngine)  # calm checkpoints load with torch_engine.load (architectures table)
     sources, references = read_parallel(args.valid_src, args.valid_tgt)
     sources, references = sources[: args.sentences], references[: args.sentences]
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import yaml
@@ -224,7 +224,7 @@ def warm_start(model, folder: str | Path, tokenizer: SubwordTokenizer) -> list[s
         # A model may place one teacher tensor in several of its own (calm: a deeper decoder, see warm_start_names).
         names = model.warm_start_names(name, teacher.config) if hasattr(model, "warm_start_names") else [name]
         for target in (_student_name(n, own) for n in names):
-            if target not in own or target in copied:
+            if target is None or target not in own or target in copied:
                 continue
             mapped = map_rows(value, own[target], mapping) if mapping else None
             if mapped is not None:
@@ -259,7 +259,7 @@ def train(config: TrainConfig) -> dict:
     model_cls = model_class_for(config.architecture)
     model = model_cls({**config.model, "vocab_size": tokenizer.vocab_size}).to(device)
     if hasattr(model, "use_tokenizer"):  # a family that spells words with the pieces (INarIG's training examples)
-        model.use_tokenizer(tokenizer)
+        cast(Any, model).use_tokenizer(tokenizer)  # not a TranslationModel method: the hasattr above checks it
     max_tokens = int(model.config.get("max_source_tokens", 200))
     corpus = ParallelCorpus(sources, targets, tokenizer, max_tokens)
     valid_src, valid_ref = read_parallel(config.valid_src, config.valid_tgt)

@@ -28,9 +28,10 @@ import statistics
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 from .corpus import read_lines, read_parallel
 
@@ -51,7 +52,9 @@ def target_words(target: str) -> list[str]:
     return unicodedata.normalize("NFKC", target).split()
 
 
-def choose_gap(rng: random.Random, words: list[str | None], context: str | None = None) -> tuple[int, str, int] | None:
+def choose_gap(
+    rng: random.Random, words: Sequence[str | None], context: str | None = None
+) -> tuple[int, str, int] | None:
     """(word index, context type, typed characters) for one example, or None when no word qualifies.
 
     ``words[i]`` None marks a word that cannot be a gap (the model passes that for words with unknown
@@ -75,7 +78,9 @@ def choose_gap(rng: random.Random, words: list[str | None], context: str | None 
         return None
     kind = context if context in possible else rng.choice(possible)
     index = rng.choice(feasible[kind])
-    typed = rng.randint(1, len(words[index]) - 1)
+    word = words[index]
+    assert word is not None  # feasible indices are words
+    typed = rng.randint(1, len(word) - 1)
     return index, kind, typed
 
 
@@ -110,7 +115,7 @@ def wlac_examples(
 ) -> Iterator[WLACExample]:
     """At most one example per pair; pair i has its own generator (seed, i), so the examples of a pair never
     depend on the others. ``balanced`` cycles the context types over the pairs (equal groups to report)."""
-    for i, (source, target) in enumerate(zip(sources, targets)):
+    for i, (source, target) in enumerate(zip(sources, targets, strict=False)):
         rng = random.Random(seed * 1_000_003 + i)
         example = example_from_pair(source, target, rng, CONTEXT_TYPES[i % 4] if balanced else None)
         if example is not None:
@@ -207,12 +212,13 @@ class CMLMGapFill:
             memory, src_mask, _ = self.model._encode(src)
             best, best_score = "", float("-inf")
             for n in range(1, self.max_subwords + 1):
-                decoded, text, total = [], "", 0.0
+                decoded: list[int] = []
+                text, total = "", 0.0
                 for j in range(n):
                     allowed = self.pieces.allowed(typed, text, first=j == 0)
                     if j == n - 1:  # the last piece must complete the typed text
                         need = len(typed) - len(text)
-                        long_enough = [len(self.pieces.text[int(i)]) >= need for i in allowed]
+                        long_enough = [len(cast(str, self.pieces.text[int(i)])) >= need for i in allowed]
                         allowed = allowed[torch.tensor(long_enough, dtype=torch.bool)]
                     if allowed.numel() == 0:
                         break
@@ -223,7 +229,7 @@ class CMLMGapFill:
                     logp = logits.log_softmax(-1)[allowed]
                     k = int(logp.argmax())
                     decoded.append(int(allowed[k]))
-                    text += self.pieces.text[decoded[-1]]
+                    text += cast(str, self.pieces.text[decoded[-1]])  # allowed pieces all have a text
                     total += float(logp[k])
                 else:
                     if total / n > best_score:
@@ -257,7 +263,7 @@ def evaluate_wlac(
     engine, examples: list[WLACExample], frequency: FrequencyBaseline, cmlm: CMLMGapFill | None = None, progress=print
 ) -> dict:
     """Every system on every example at batch 1; accuracy tables, latency (ms per suggestion), predictions."""
-    empty = Counter()  # why INarIG gave no suggestion (the reason's first words)
+    empty: Counter[str] = Counter()  # why INarIG gave no suggestion (the reason's first words)
 
     def inarig(e: WLACExample) -> str:
         got = engine.complete_word(e.source, e.left, e.right, e.typed)
@@ -286,7 +292,9 @@ def evaluate_wlac(
                 "mean": round(statistics.fmean(latencies), 3),
                 "suggestions": len(latencies),
             },
-            "prefix_violations": sum(not p.startswith(e.typed) for p, e in zip(predictions, examples) if p),
+            "prefix_violations": sum(
+                not p.startswith(e.typed) for p, e in zip(predictions, examples, strict=False) if p
+            ),
             "predictions": predictions,
         }
     results["inarig"]["empty_suggestions"] = dict(empty)
@@ -357,7 +365,7 @@ def main(argv):
         "protocol": "WLAC accuracy@1 (exact word match) on examples cut from a held-out test split "
         "(translator/wlac.py); every suggestion at batch 1, latency = wall clock of one suggestion "
         "(tokenization included) after a warm-up.",
-        "environment": environment(args.threads),
+        "environment": asdict(environment(args.threads)),  # a dataclass since the typed reports
         "checkpoint": str(args.checkpoint),
         "cmlm_checkpoint": args.cmlm,
         "frequency_counts_from": args.train_tgt,

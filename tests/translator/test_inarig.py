@@ -113,7 +113,7 @@ def trained():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 40))
     model.train()
     for step in range(300):
-        sources, targets = zip(*(make_pair(rng) for _ in range(48)))
+        sources, targets = zip(*(make_pair(rng) for _ in range(48)), strict=False)
         loss, stats = model.loss(batch_of(tokenizer, sources, targets), step)
         assert stats["examples"] == 48 and math.isfinite(loss.item())
         opt.zero_grad()
@@ -147,11 +147,11 @@ def test_inarig_learns_synthetic_completion(trained_engine):
     examples = held_out_examples()
     assert {e.context for e in examples} == set(CONTEXT_TYPES)
     results = [trained_engine.complete_word(e.source, e.left, e.right, e.typed) for e in examples]
-    exact = sum(r.word == e.word for r, e in zip(results, examples)) / len(examples)
+    exact = sum(r.word == e.word for r, e in zip(results, examples, strict=False)) / len(examples)
     print(f"exact match {exact:.3f}")
     assert exact >= 0.9, exact
     for context in CONTEXT_TYPES:  # no context type left behind
-        group = [r.word == e.word for r, e in zip(results, examples) if e.context == context]
+        group = [r.word == e.word for r, e in zip(results, examples, strict=False) if e.context == context]
         assert sum(group) / len(group) >= 0.8, context
     # The frequency baseline (context-free) is far below: the typed letters alone do not decide the word.
     sources, targets = make_pairs(2000, seed=1)
@@ -264,7 +264,7 @@ def test_round_trip_and_int8_keep_suggestions(trained, trained_engine, tmp_path)
     assert loaded.config == trained.config
     int8 = WLACEngine(quantize_int8(loaded), synthetic_tokenizer(), trained_engine.info, torch.device("cpu"))
     got = [int8.complete_word(e.source, e.left, e.right, e.typed).word for e in examples]
-    assert sum(a == b for a, b in zip(got, expected)) >= 0.9 * len(examples)
+    assert sum(a == b for a, b in zip(got, expected, strict=False)) >= 0.9 * len(examples)
 
 
 # ------------------------------------------------------------------------------------------------- data
@@ -274,7 +274,7 @@ def test_example_generation_is_deterministic_and_covers_the_four_contexts():
     assert first == list(wlac_examples(sources, targets, seed=11))
     assert first != list(wlac_examples(sources, targets, seed=12))
     assert [e.context for e in first[:8]] == list(CONTEXT_TYPES) * 2  # balanced: the types cycle over the pairs
-    for e, target in zip(first, targets):
+    for e, target in zip(first, targets, strict=False):
         words = target.split()
         assert e.word in words and e.typed and e.word.startswith(e.typed) and len(e.typed) < len(e.word)
         assert (e.left != "") == (e.context in ("left", "both")) and (e.right != "") == (e.context in ("right", "both"))

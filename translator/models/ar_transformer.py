@@ -173,7 +173,9 @@ class IncrementalDecoder:
         h = self.embed_step(tokens, position)
         for i, layer in enumerate(self.layers):
             cache[i] = self.append_self_kv(layer, h, cache[i])
-            h = self.layer_after_kv(layer, h, *cache[i], *cross[i], cross_mask)
+            k, v = cache[i]
+            cross_k, cross_v = cross[i]
+            h = self.layer_after_kv(layer, h, k, v, cross_k, cross_v, cross_mask)
         return self.log_probs(h)
 
     # The layer maths in three pieces, so an early-exit decoder (calm.py) can compute a skipped

@@ -119,7 +119,7 @@ class CALM(ARTransformer):
         return loss, {"tokens": tokens}
 
     @torch.no_grad()
-    def generate(
+    def generate(  # type: ignore[override]  # decoding options are keyword arguments of each family
         self,
         src: torch.Tensor,
         beam: int = 1,
@@ -203,6 +203,7 @@ class EarlyExitDecoder(IncrementalDecoder):
     def confidence(self, h: torch.Tensor, previous: torch.Tensor, logits: torch.Tensor | None) -> torch.Tensor:
         """Confidence in [0, 1] per row that the state ``h`` (N, 1, D) already gives the right token."""
         if self.measure == "softmax":
+            assert logits is not None  # the softmax measure always gets this layer's logits
             logits = logits.float()
             logits[:, PAD] = -math.inf  # never produced, so never a reason to be (un)confident
             top = logits.softmax(-1).topk(2, dim=-1).values
@@ -240,11 +241,13 @@ class EarlyExitDecoder(IncrementalDecoder):
                 running = torch.arange(rows, device=h.device) if active is None else active
                 exit_layer[running[stop]] = i + 1
                 if softmax:
+                    assert logits is not None and layer_logits is not None  # both are computed when softmax
                     logits[running[stop]] = layer_logits[stop]
                 active = running[~stop]
         self.step_exits.append(exit_layer)
         if not softmax or active is None:  # no early logits to reuse
             return self.log_probs(h)
+        assert logits is not None  # softmax is set here
         if active.numel():
             logits[active] = self.logits(h.index_select(0, active))
         return logits.float().log_softmax(-1)

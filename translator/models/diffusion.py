@@ -233,7 +233,7 @@ class Diffusion(CMLM):
         return tokens, score, lengths, beam, used, history
 
     @torch.no_grad()
-    def generate(
+    def generate(  # type: ignore[override]  # decoding options are keyword arguments of each family
         self,
         src: torch.Tensor,
         steps: int = 10,
@@ -257,7 +257,7 @@ class Diffusion(CMLM):
         return outputs, details
 
     @torch.no_grad()
-    def refine_steps(
+    def refine_steps(  # type: ignore[override]  # decoding options are keyword arguments of each family
         self,
         src: torch.Tensor,
         steps: int = 10,

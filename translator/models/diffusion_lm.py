@@ -175,7 +175,7 @@ class DiffusionLM(CMLM):
         return chosen
 
     @torch.no_grad()
-    def generate(
+    def generate(  # type: ignore[override]  # decoding options are keyword arguments of each family
         self,
         src: torch.Tensor,
         steps: int = 20,
@@ -195,7 +195,7 @@ class DiffusionLM(CMLM):
         return outputs, details
 
     @torch.no_grad()
-    def refine_steps(
+    def refine_steps(  # type: ignore[override]  # decoding options are keyword arguments of each family
         self,
         src: torch.Tensor,
         steps: int = 20,

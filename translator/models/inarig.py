@@ -38,6 +38,7 @@ import random
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -110,7 +111,8 @@ class PieceTable:
         self.initial = [False] * self.vocab_size
         self.text: list[str | None] = [None] * self.vocab_size
         self.char_ids: dict[str, int] = {}
-        initial, continuation = [], []
+        initial: list[tuple[str, int]] = []
+        continuation: list[tuple[str, int]] = []
         for i in range(NUM_SPECIALS, self.vocab_size):
             piece = tokenizer.id_to_token(i)
             if piece is None:
@@ -133,7 +135,7 @@ class PieceTable:
     def typed_ids(self, typed: str) -> list[int] | None:
         """Character tokens of the typed text, or None if a character has no piece of its own."""
         ids = [self.char_ids.get(ch) for ch in typed]
-        return None if None in ids else ids
+        return None if None in ids else cast(list[int], ids)
 
     def unknown_characters(self, typed: str) -> list[str]:
         return sorted({ch for ch in typed if ch not in self.char_ids})
@@ -164,12 +166,12 @@ class PieceTable:
         if not ids or not self.initial[ids[0]] or any(self.initial[i] for i in ids[1:]):
             return None
         texts = [self.text[i] if 0 <= i < self.vocab_size else None for i in ids]
-        return None if None in texts else "".join(texts)
+        return None if None in texts else "".join(cast(list[str], texts))
 
     def word_spans(self, ids: list[int]) -> list[tuple[int, int]]:
         """(start, end) of every word of a target: a span starts at each word-initial piece."""
         starts = [k for k, i in enumerate(ids) if 0 <= i < self.vocab_size and self.initial[i]]
-        return [(s, e) for s, e in zip(starts, starts[1:] + [len(ids)])]
+        return [(s, e) for s, e in zip(starts, starts[1:] + [len(ids)], strict=False)]
 
 
 @dataclass
@@ -188,6 +190,7 @@ class INarIG(TranslationModel):
     family = NAR_FAMILY
     decoding_defaults = {"max_subwords": DEFAULTS["max_subwords"]}
     targets_with_eos = False
+    engine_class: ClassVar[type[WLACEngine]]  # set below the engine's definition (torch_engine.load uses it)
 
     def __init__(self, config: dict):
         config = {**DEFAULTS, **config}
@@ -256,7 +259,9 @@ class INarIG(TranslationModel):
                 continue
             index, kind, n_typed = gap
             start, end = spans[index]
-            typed = table.typed_ids(table.spell(ids[start:end])[:n_typed])
+            spelled = table.spell(ids[start:end])
+            assert spelled is not None  # choose_gap only picks words that spell (None marks the others)
+            typed = table.typed_ids(spelled[:n_typed])
             if typed is None:
                 continue
             left = ids[:start] if kind in ("left", "both") else []
@@ -327,7 +332,9 @@ class INarIG(TranslationModel):
             if choice == self.eow_id:
                 return decoded, "", passes
             decoded.append(choice)
-            text += table.text[choice]
+            piece = table.text[choice]
+            assert piece is not None  # allowed pieces are word pieces, which all have a text
+            text += piece
         raise AssertionError("unreachable: the last pass allows only [EOW]")
 
     def generate(self, src: torch.Tensor, **options):
@@ -340,7 +347,8 @@ class INarIG(TranslationModel):
         info = EngineInfo("validation", NAR, self.architecture, "", "")
         engine = WLACEngine(self, tokenizer, info, torch.device(device))
         examples = list(wlac_examples(sources, references, seed=1))
-        hits, shown = 0, []
+        hits = 0
+        shown: list[str] = []
         for e in examples:
             got = engine.complete_word(e.source, e.left, e.right, e.typed, **decoding).word
             hits += got == e.word
