@@ -20,6 +20,6 @@ PY=${PYTHON:-.venv/bin/python}
   --system checkpoints/ctc-glat-en-de \
   --system checkpoints/ctc-glat-en-de:blank_penalty=0 \
   --system checkpoints/ctc-glat-en-de:precision=int8 \
-  --test-set en-de/libreoffice --test-set en-de/ding --test-set en-de/bible \
+  --test-set en-de/libreoffice --test-set en-de/gettext --test-set en-de/ding --test-set en-de/bible \
   --threads 1 --latency-sentences 200 --out benchmarks/results/en-de-models.json "$@"
 "$PY" benchmarks/report_table.py benchmarks/results/en-de-models.json
