@@ -16,6 +16,8 @@ from pathlib import Path
 
 from nmt_site.local_redis import _free_port, answers, start_embedded
 
+from .conftest import WorkerProcess
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,17 +38,7 @@ def children(pid: int) -> list[int]:
 
 
 @dataclass
-class Worker:
-    name: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return "(no log)"
-
+class Worker(WorkerProcess):
     def pool_pids(self) -> list[int]:
         return children(self.process.pid)
 
