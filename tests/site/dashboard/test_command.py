@@ -157,4 +157,9 @@ def test_a_fresh_install_seeds_both_shipped_measurements_and_opens_on_en_de():
     call_command("benchmark", "--if-none")
     assert BenchmarkRun.objects.filter(state="done").count() == 2
     featured = selectors.featured_run()  # what the dashboard plots when no run is asked for
-    assert {row.test_set for row in featured.results.all()} == {"en-de/libreoffice", "en-de/ding", "en-de/bible"}
+    assert {row.test_set for row in featured.results.all()} == {
+        "en-de/libreoffice",
+        "en-de/gettext",
+        "en-de/ding",
+        "en-de/bible",
+    }
