@@ -207,8 +207,7 @@ def build(
         for name, c in counts.items():
             log(f"{pair:6} {name:12} " + "  ".join(f"{s}={c[s]:>6}" for s in SPLITS))
 
-    mono: dict[str, list[str]] = {"en.txt": [s for s in dedupe((s, "") for s in mono_sources)]}
-    mono["en.txt"] = [s for s, _ in mono["en.txt"] if s not in held_out]
+    mono: dict[str, list[str]] = {"en.txt": [s for s, _ in dedupe((s, "") for s in mono_sources) if s not in held_out]}
     if sources.bible_db is not None:
         verses = [v for v in bible.mono_train(sources.bible_db) if v not in held_out]
         mono["en.bible.txt"] = [s for s, _ in dedupe((v, "") for v in verses)]
