@@ -290,7 +290,7 @@ def document() -> dict:
             },
             "/api/documents/list": {
                 "get": {
-                    "summary": "This session's documents",
+                    "summary": "Documents of the caller's browser session",
                     "responses": {"200": {"description": "Documents", "content": _json({"type": "object"})}},
                 }
             },

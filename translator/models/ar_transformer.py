@@ -24,6 +24,30 @@ DEFAULTS = dict(
 )
 
 
+def marian_config(c: dict) -> MarianConfig:
+    """transformers' Marian configuration of our model config ``c`` (the NAR backbone's encoder uses it too)."""
+    return MarianConfig(
+        vocab_size=c["vocab_size"],
+        d_model=c["d_model"],
+        encoder_layers=c["encoder_layers"],
+        decoder_layers=c["decoder_layers"],
+        encoder_attention_heads=c["heads"],
+        decoder_attention_heads=c["heads"],
+        encoder_ffn_dim=c["ffn_dim"],
+        decoder_ffn_dim=c["ffn_dim"],
+        dropout=c["dropout"],
+        activation_function="relu",
+        max_position_embeddings=c["max_positions"],
+        scale_embedding=True,
+        pad_token_id=PAD,
+        eos_token_id=EOS,
+        forced_eos_token_id=None,
+        decoder_start_token_id=PAD,  # Marian convention: decoding starts from PAD
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=True,
+    )
+
+
 class ARTransformer(TranslationModel):
     architecture = "transformer"
     family = AR_FAMILY
@@ -35,28 +59,7 @@ class ARTransformer(TranslationModel):
         config = {**DEFAULTS, **config}
         super().__init__(config)
         c = self.config
-        self.marian = MarianMTModel(
-            MarianConfig(
-                vocab_size=c["vocab_size"],
-                d_model=c["d_model"],
-                encoder_layers=c["encoder_layers"],
-                decoder_layers=c["decoder_layers"],
-                encoder_attention_heads=c["heads"],
-                decoder_attention_heads=c["heads"],
-                encoder_ffn_dim=c["ffn_dim"],
-                decoder_ffn_dim=c["ffn_dim"],
-                dropout=c["dropout"],
-                activation_function="relu",
-                max_position_embeddings=c["max_positions"],
-                scale_embedding=True,
-                pad_token_id=PAD,
-                eos_token_id=EOS,
-                forced_eos_token_id=None,
-                decoder_start_token_id=PAD,  # Marian convention: decoding starts from PAD
-                share_encoder_decoder_embeddings=True,
-                tie_word_embeddings=True,
-            )
-        )
+        self.marian = MarianMTModel(marian_config(c))
 
     def loss(self, batch: Batch, step: int):
         tgt = batch.tgt

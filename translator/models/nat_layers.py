@@ -111,30 +111,11 @@ class Layer(nn.Module):
 
 def marian_encoder(c: dict) -> nn.Module:
     """transformers' Marian encoder configured exactly like the AR family's (translator/models/ar_transformer.py)."""
-    from transformers import MarianConfig
     from transformers.models.marian.modeling_marian import MarianEncoder
 
-    from ..tokenizer import EOS, PAD
+    from .ar_transformer import marian_config
 
-    return MarianEncoder(
-        MarianConfig(
-            vocab_size=c["vocab_size"],
-            d_model=c["d_model"],
-            encoder_layers=c["encoder_layers"],
-            decoder_layers=c["decoder_layers"],
-            encoder_attention_heads=c["heads"],
-            decoder_attention_heads=c["heads"],
-            encoder_ffn_dim=c["ffn_dim"],
-            decoder_ffn_dim=c["ffn_dim"],
-            dropout=c["dropout"],
-            activation_function="relu",
-            max_position_embeddings=c["max_positions"],
-            scale_embedding=True,
-            pad_token_id=PAD,
-            eos_token_id=EOS,
-            decoder_start_token_id=PAD,
-        )
-    )
+    return MarianEncoder(marian_config(c))
 
 
 class NATBackbone(nn.Module):
