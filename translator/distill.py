@@ -9,6 +9,7 @@ lines (alignment must never shift); the training loader drops empty pairs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -58,6 +59,29 @@ def distill(
     }
 
 
+def parse_samples(specs: list[str]) -> dict[str, int]:
+    limits = {}
+    for spec in specs:
+        corpus, _, count = spec.partition("=")
+        if not count.isdigit():
+            raise SystemExit(f"--sample {spec!r}: use CORPUS=N")
+        limits[corpus] = int(count)
+    return limits
+
+
+def sample_by_hash(sources: list[str], count: int) -> list[str]:
+    """``count`` of ``sources`` picked by the SHA-1 of their text, kept in their original order.
+
+    A hash rather than a seeded shuffle: the choice of a sentence depends only on its own text, so it
+    survives corpus rebuilds that add or drop other lines.
+    """
+    if count >= len(sources):
+        return sources
+    ranked = sorted(range(len(sources)), key=lambda i: hashlib.sha1(sources[i].encode("utf-8")).digest())
+    keep = set(ranked[:count])
+    return [s for i, s in enumerate(sources) if i in keep]
+
+
 def main(argv):
     from .evaluate import parse_system
     from .registry import load_engine, load_folder
@@ -85,6 +109,14 @@ def main(argv):
         "writing PREFIX.shard-K-of-N.*; decoding is batch-independent, so concatenating the "
         "shards in order gives exactly the unsharded files (one process per core)",
     )
+    parser.add_argument(
+        "--sample",
+        action="append",
+        default=[],
+        metavar="CORPUS=N",
+        help="with --corpora: keep N sources of CORPUS, chosen by a hash of the text (the same N on every run, "
+        "in corpus order); repeatable",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
@@ -106,7 +138,11 @@ def main(argv):
     else:
         if args.pair != f"{src_lang}-{tgt_lang}":
             parser.error(f"--pair {args.pair} does not match the teacher's {src_lang}-{tgt_lang}")
-        sources, _ = corpus_training_pairs(args.data_dir, args.pair, args.corpora.split(","))
+        limits = parse_samples(args.sample)
+        sources = []
+        for corpus in args.corpora.split(","):
+            corpus_sources, _ = corpus_training_pairs(args.data_dir, args.pair, [corpus])
+            sources += sample_by_hash(corpus_sources, limits[corpus]) if corpus in limits else corpus_sources
     prefix = Path(args.out_prefix)
     if args.shard:
         k, n = (int(x) for x in args.shard.split("/"))

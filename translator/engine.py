@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from .sentences import segment
+from .spelling import Plan, protect
 
 AR = "AR"
 NAR = "NAR"
@@ -73,6 +74,8 @@ class Engine(abc.ABC):
     """A loaded translator. Construct once per process; ``translate_batch`` is the hot path."""
 
     info: EngineInfo
+    # Which characters the model can write (see spelling.py); None: send every input as it is.
+    spellable: Callable[[str], bool] | None = None
 
     @abc.abstractmethod
     def _translate(self, sentences: list[str], **options) -> tuple[list[str], list[dict]]:
@@ -95,8 +98,9 @@ class Engine(abc.ABC):
         # and some drop the space between sentences); each is translated on its own and the input's own whitespace
         # goes back between them. Empty inputs stay empty; inputs without a letter or digit (emoji, symbols) are
         # copied: there is nothing to translate, and a text model would turn them into noise.
-        pieces: list[str] = []
-        plan: dict[int, list[tuple[int, str]]] = {}  # input -> (piece index, whitespace after it)
+        # Within a sentence, what the model cannot spell is kept in place rather than sent (see spelling.py).
+        pieces: list[str] = []  # what goes to the model
+        plan: dict[int, list[tuple[Plan, list[int | str], str]]] = {}  # input -> (plan, piece index or copy, gap)
         for i, text in enumerate(sentences):
             text = text.strip()
             if not text:
@@ -106,14 +110,30 @@ class Engine(abc.ABC):
                 continue
             plan[i] = []
             for sentence, gap in segment(text, self.info.source_lang):
-                plan[i].append((len(pieces), gap))
-                pieces.append(sentence)
+                sentence_plan = protect(sentence, self.spellable) if self.spellable else Plan.whole(sentence)
+                slots: list[int | str] = []
+                for piece in sentence_plan.to_translate():
+                    if any(ch.isalpha() for ch in piece):
+                        slots.append(len(pieces))
+                        pieces.append(piece)
+                    else:  # numbers and symbols between kept words: nothing to translate
+                        slots.append(piece)
+                plan[i].append((sentence_plan, slots, gap))
+        got: list[str] = []
+        extra: list[dict] = []
         if pieces:
             got, extra = self._translate(pieces, **options)
             extra = extra or [{} for _ in pieces]
-            for i, parts in plan.items():
-                outputs[i] = "".join(got[k] + gap for k, gap in parts)
-                details[i] = dict(extra[parts[0][0]]) if len(parts) == 1 else {"sentences": len(parts)}
+        for i, sentence_plans in plan.items():
+            outputs[i] = "".join(
+                sentence_plan.assemble([got[s] if isinstance(s, int) else s for s in slots]) + gap
+                for sentence_plan, slots, gap in sentence_plans
+            )
+            model_pieces = [s for _, slots, _ in sentence_plans for s in slots if isinstance(s, int)]
+            if len(sentence_plans) == 1 and len(model_pieces) == 1:
+                details[i] = dict(extra[model_pieces[0]])
+            elif len(sentence_plans) > 1:
+                details[i] = {"sentences": len(sentence_plans)}
         return BatchResult(outputs=outputs, model_seconds=time.perf_counter() - start, details=details)
 
     def refinement_steps(self, sentence: str, **options) -> Iterator[RefinementStep]:

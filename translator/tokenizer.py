@@ -47,6 +47,11 @@ class SubwordTokenizer:
     def token_id(self, piece: str) -> int | None:
         return self._tok.token_to_id(piece)
 
+    def normalize(self, text: str) -> str:
+        """The text as the tokenizer sees it before cutting it into pieces (e.g. NFKC)."""
+        normalizer = self._tok.normalizer
+        return normalizer.normalize_str(text) if normalizer is not None else text
+
     def vocabulary(self) -> dict[str, int]:
         return self._tok.get_vocab()
 

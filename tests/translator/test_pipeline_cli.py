@@ -824,3 +824,16 @@ def test_training_summary_counts_target_tokens_and_epochs_seen(tmp_path):
     assert summary["target_tokens"] == 3000 and summary["epochs_seen"] == 1.5
     card = {"name": "m", "architecture": "transformer", "parameters": 10, "training": summary, "train_config": {}}
     assert "3,000 target tokens seen (1.5 epochs of its data)" in render_markdown(card)
+
+
+def test_distill_sample_is_chosen_by_text_not_by_position():
+    from translator.distill import sample_by_hash
+
+    sources = [f"sentence number {i}" for i in range(100)]
+    picked = sample_by_hash(sources, 30)
+    assert len(picked) == 30
+    assert picked == [s for s in sources if s in set(picked)]  # corpus order kept
+    # The choice depends on the texts, not on where they stand: a reordered corpus gives the same set.
+    assert set(sample_by_hash(sources[::-1], 30)) == set(picked)
+    assert picked != sources[:30] and picked != sources[-30:]
+    assert sample_by_hash(sources, 500) == sources

