@@ -133,11 +133,15 @@ def _as_xhtml(text: str):
     if not _XML_DECL.match(text) and "xmlns=" not in text[:2000]:
         return None
     body = _XML_DECL.sub("", text, count=1).lstrip().encode("utf-8")
-    check_xml(body, "HTML")  # entity declarations refused, as in every XML file
     try:
+        check_xml(body, "HTML")  # entity declarations refused, as in every XML file
         root = etree.fromstring(body, safe_xml_parser())
-    except etree.XMLSyntaxError:
+    except DocumentError as exc:
+        if exc.code == "xml_entities":
+            raise
         return None  # not well-formed (e.g. &nbsp; from the XHTML DTD): the HTML parser is tolerant
+    except etree.XMLSyntaxError:
+        return None
     return root if _local(root.tag) == "html" else None
 
 

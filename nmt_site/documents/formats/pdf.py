@@ -136,6 +136,20 @@ def _setter(para: Para):
     return set_text
 
 
+def read_pdf(data: bytes, page_numbers=None) -> PdfDoc:
+    """The paragraphs of every page (or of ``page_numbers``, counted from 0), headings marked."""
+    doc = PdfDoc()
+    with _read_errors():
+        for page in extract_pages(io.BytesIO(data), laparams=LAParams(), page_numbers=page_numbers):
+            paras: list[Para] = []
+            for element in page:
+                if isinstance(element, LTTextBox):
+                    paras.extend(_box_paragraphs(element))
+            doc.pages.append(_continue_paragraphs(paras))
+    _mark_headings(doc.pages)
+    return doc
+
+
 @contextmanager
 def _read_errors():
     try:
@@ -162,16 +176,7 @@ class PdfHandler(FormatHandler):
             PDFDocument(PDFParser(io.BytesIO(data)))
 
     def open(self, data: bytes) -> PdfDoc:
-        doc = PdfDoc()
-        with _read_errors():
-            for page in extract_pages(io.BytesIO(data), laparams=LAParams()):
-                paras: list[Para] = []
-                for element in page:
-                    if isinstance(element, LTTextBox):
-                        paras.extend(_box_paragraphs(element))
-                doc.pages.append(_continue_paragraphs(paras))
-        _mark_headings(doc.pages)
-        return doc
+        return read_pdf(data)
 
     def blocks(self, doc: PdfDoc) -> list[list[Slot]]:
         out = []
