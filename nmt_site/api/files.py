@@ -9,8 +9,6 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db.models import Sum
-from django.db.models.functions import Length
 
 from nmt_site.core.errors import WorkRequestError as JobRequestError
 from nmt_site.core.owner import Owner
@@ -56,11 +54,9 @@ def translate_file(
         )[0]
     except JobRequestError as exc:
         raise ApiError(f"Invalid request: {exc.message}", exc.status if 400 <= exc.status < 500 else 400) from None
-    # Counted on the extracted segments (the text that will be translated, not the container's bytes).
-    chars = job.segments.aggregate(n=Sum(Length("source")))["n"] or 0
-    if caller.char_limit > 0 and chars > caller.char_limit:
-        doc_services.cancel_document(job.pk, owner)
-        raise ApiError(f"Invalid request: the file has {chars} characters; the limit is {caller.char_limit}.")
+    # A file is bounded by the documents' own limits (NMT_DOC_MAX_FILE_BYTES, NMT_DOC_MAX_SEGMENTS,
+    # NMT_DOC_MAX_BLOCK_CHARS, checked by create_documents), not by the character limit of a text request: as in
+    # LibreTranslate, whose file endpoint has its own limit.
     job = wait_done(doc_services.KIND, job.pk, settings.NMT_API_TIMEOUT, "The file's translation", cancelled_status=400)
     return f"{job.pk}/{doc_services.download_name(job)}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import io
 import zipfile
+from collections.abc import Callable
 
 import defusedxml.ElementTree as SafeET
 from charset_normalizer import from_bytes
@@ -16,9 +17,17 @@ from .errors import DocumentError, FileTooLarge, UnsupportedFile
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def check_zip(data: bytes, label: str, required: tuple[str, ...] = ()) -> zipfile.ZipFile:
+XML_SUFFIXES = (".xml", ".rels", ".xhtml", ".htm", ".html", ".opf", ".ncx")
+
+
+def check_zip(
+    data: bytes, label: str, required: tuple[str, ...] = (), reads: Callable[[str], bool] | None = None
+) -> zipfile.ZipFile:
     """Open a zip-based document, refusing decompression bombs: member count, per-member and total sizes,
-    compression ratio. Every XML member is parsed once with entities and DTDs refused (defusedxml)."""
+    compression ratio. Every XML member the handler will parse (``reads``; default: every XML member) is parsed
+    once with entities and DTDs refused (defusedxml). Members that are never parsed are copied as bytes, so
+    they are not checked; an empty member (LibreOffice writes an empty Configurations2/accelerator/current.xml
+    into every file) holds nothing to parse and is not damage."""
     if not data.startswith(ZIP_MAGIC):
         raise UnsupportedFile(
             "not_" + label.lower(), f"This file is not a valid {label} file (it is not a zip container)."
@@ -64,13 +73,15 @@ def check_zip(data: bytes, label: str, required: tuple[str, ...] = ()) -> zipfil
         if name not in names:
             raise UnsupportedFile("not_" + label.lower(), f"This file is not a valid {label} file ({name} is missing).")
     for info in infos:
-        if info.filename.lower().endswith((".xml", ".rels", ".xhtml", ".htm", ".html", ".opf", ".ncx")):
+        if info.filename.lower().endswith(XML_SUFFIXES) and (reads is None or reads(info.filename)):
             body = read_member(zf, info, label)
+            if not body.strip():
+                continue
             if info.filename.lower().endswith((".htm", ".html")) and not body.lstrip().startswith(b"<?xml"):
                 if b"<!ENTITY" in body.upper():
                     raise DocumentError("xml_entities", f"This {label} file declares XML entities; refused for safety.")
                 continue
-            check_xml(body, label)
+            check_xml(body, label, info.filename)
     return zf
 
 
@@ -88,14 +99,15 @@ def read_member(zf: zipfile.ZipFile, info, label: str) -> bytes:
     return body
 
 
-def check_xml(body: bytes, label: str) -> None:
+def check_xml(body: bytes, label: str, member: str = "") -> None:
     """Parse with entity declarations, external references and DTD tricks refused (billion laughs, XXE)."""
     try:
         SafeET.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise DocumentError("xml_entities", f"This {label} file declares XML entities; refused for safety.") from None
-    except SafeET.ParseError:
-        raise DocumentError("corrupt_file", f"This {label} file is damaged (its XML cannot be parsed).") from None
+    except SafeET.ParseError as exc:
+        where = f"{member} is not well-formed XML: {exc}" if member else "its XML cannot be parsed"
+        raise DocumentError("corrupt_file", f"This {label} file is damaged ({where}).") from None
 
 
 # Legacy 8-bit encodings are ambiguous on short texts (Portuguese in cp1252 also "fits" cp1250); the

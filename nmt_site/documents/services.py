@@ -13,7 +13,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import PurePath
 
@@ -65,6 +65,7 @@ __all__ = [
     "KIND",
     "cancel_document",
     "create_documents",
+    "upload_documents",
     "download",
     "expire_documents",
     "prepare_file",
@@ -82,6 +83,17 @@ class PreparedFile:
     data: bytes
     handler: FormatHandler
     segments: list[tuple[int, str]]  # (block index, sentence)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def notice(self) -> str:
+        return " ".join([self.handler.notice, *self.warnings]).strip()
+
+
+@dataclass
+class Upload:
+    jobs: list[DocumentJob]
+    refused: list[dict]  # {"name", "code", "message", "status"} per file that was not accepted
 
 
 def clean_name(name: str) -> str:
@@ -100,13 +112,12 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
     if len(data) > settings.NMT_DOC_MAX_FILE_BYTES:
         raise FileTooLarge(
             "file_too_large",
-            f"'{name}' is {len(data) / 1e6:.1f} MB; the limit per file is "
-            f"{settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.",
+            f"'{name}' is more than the limit of {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB per file.",
         )
     try:
         with language_hint(source_lang):
             handler.check(data)  # magic bytes, zip bombs, XML entities, encodings
-            blocks = handler.extract(data)
+            extracted = handler.extract(data)
     except DocumentError as exc:
         exc.message = f"'{name}': {exc.message}"
         raise
@@ -117,7 +128,7 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
         ) from None
     segments: list[tuple[int, str]] = []
     limit = settings.NMT_DOC_MAX_BLOCK_CHARS
-    for index, text in enumerate(blocks):
+    for index, text in enumerate(extracted.texts):
         if not text:
             continue
         if len(text) > limit:
@@ -136,27 +147,60 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
         raise DocumentError(
             "no_text",
             f"'{name}' has no text to translate"
-            + (" (a scanned PDF without a text layer? Run OCR first)." if handler.name == "pdf" else "."),
+            + (" (a scanned PDF without a text layer? Run OCR first)." if handler.name == "pdf" else ".")
+            + "".join(f" {w}" for w in extracted.warnings),
         )
-    return PreparedFile(name=name, data=data, handler=handler, segments=segments)
+    return PreparedFile(name=name, data=data, handler=handler, segments=segments, warnings=extracted.warnings)
 
 
-def create_documents(
+class UploadRefused(DocumentError):
+    """No file of a multi-file upload could be accepted: every file's reason, in the message and as a list."""
+
+    def __init__(self, refused: list[dict]):
+        statuses = {r["status"] for r in refused}
+        self.status = statuses.pop() if len(statuses) == 1 else 422
+        lines = "; ".join(r["message"] for r in refused)
+        super().__init__("files_refused", f"No file could be translated: {lines}")
+        self.refused = refused
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "refused": self.refused}
+
+
+def create_documents(**kwargs) -> list[DocumentJob]:
+    """upload_documents() for callers that send one file: its jobs, or the file's own error."""
+    return upload_documents(**kwargs).jobs
+
+
+def upload_documents(
     *, owner: Owner, files: list[tuple[str, bytes]], source_lang=None, target_lang=None, translator=None
-) -> list[DocumentJob]:
-    """Validate every file first (one bad file refuses the whole upload, with its name in the message), then
-    store each as a queued job with its segments and enqueue it after commit."""
+) -> Upload:
+    """Validate every file; store each good one as a queued job with its segments (enqueued after commit) and
+    list each refused one with its reason. One bad file never refuses the others; when none is accepted, the
+    upload fails with every reason (a single file's own error when there was one file)."""
     if not owner.known:
         raise JobRequestError("no_session", "This page has no session; reload it and try again.")
     if not files:
         raise DocumentError("no_file", "Choose at least one file to translate.")
     if len(files) > settings.NMT_DOC_MAX_FILES:
-        raise FileTooLarge("too_many_files", f"At most {settings.NMT_DOC_MAX_FILES} files per upload.")
-    for value, field in ((source_lang, "source_lang"), (target_lang, "target_lang"), (translator, "translator")):
+        raise FileTooLarge(
+            "too_many_files",
+            f"You sent {len(files)} files; at most {settings.NMT_DOC_MAX_FILES} can be uploaded at once.",
+        )
+    for value, name in ((source_lang, "source_lang"), (target_lang, "target_lang"), (translator, "translator")):
         if value is not None and not isinstance(value, str):
-            raise JobRequestError(f"bad_{field}", f"'{field}' must be a string.")
+            raise JobRequestError(f"bad_{name}", f"'{name}' must be a string.")
     info = choose_translator(source_lang or None, target_lang or None, translator or None)
-    prepared = [prepare_file(name, data, info.source_lang) for name, data in files]
+    prepared, refused = [], []
+    for name, data in files:
+        try:
+            prepared.append(prepare_file(name, data, info.source_lang))
+        except DocumentError as exc:
+            if len(files) == 1:
+                raise
+            refused.append({"name": clean_name(name), "code": exc.code, "message": exc.message, "status": exc.status})
+    if not prepared:
+        raise UploadRefused(refused)
     expire_documents()  # the periodic check rides on uploads: no extra scheduler to run
     jobs = []
     for item in prepared:
@@ -171,7 +215,7 @@ def create_documents(
                     format=item.handler.name,
                     output_format=(item.handler.output_extension or PurePath(item.name).suffix.lower()).lstrip("."),
                     size_bytes=len(item.data),
-                    notice=item.handler.notice,
+                    notice=item.notice,
                     source_lang=info.source_lang,
                     target_lang=info.target_lang,
                     translator=info.name,
@@ -191,7 +235,7 @@ def create_documents(
             storage.delete(stored)
             raise
         jobs.append(job)
-    return jobs
+    return Upload(jobs=jobs, refused=refused)
 
 
 def cancel_document(job_id, owner: Owner) -> DocumentJob:
@@ -358,7 +402,7 @@ def _finish(job: DocumentJob, attempt: int) -> DocumentJob | None:
     translations = {block: " ".join(t for t in texts if t) for block, texts in per_block.items()}
     try:
         with language_hint(job.source_lang):  # decode exactly as the upload was decoded
-            data = handler.rebuild(storage.read(job.stored_name), translations)
+            data = handler.rebuild(storage.read(job.stored_name), translations, target_lang=job.target_lang)
     except FileNotFoundError:
         return _failed(job.pk, attempt, "The uploaded file has expired or was removed; upload it again.")
     ext = "." + job.output_format

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.shortcuts import render
@@ -53,21 +55,18 @@ def upload_api(request: HttpRequest):
             f"is {settings.NMT_DOC_MAX_REQUEST_BYTES / 1e6:.0f} MB.",
         )
     uploads = request.FILES.getlist("file")
-    for upload in uploads:
-        if upload.size > settings.NMT_DOC_MAX_FILE_BYTES:
-            raise FileTooLarge(
-                "file_too_large",
-                f"'{upload.name}' is {upload.size / 1e6:.1f} MB; the limit "
-                f"per file is {settings.NMT_DOC_MAX_FILE_BYTES / 1e6:.0f} MB.",
-            )
-    jobs = services.create_documents(
+    # A file over the limit is refused on its own (the others go on); reading one byte past the limit says so.
+    limit = settings.NMT_DOC_MAX_FILE_BYTES
+    result = services.upload_documents(
         owner=selectors.owner_from_request(request),
-        files=[(upload.name, upload.read()) for upload in uploads],
+        files=[(upload.name, upload.read(limit + 1)) for upload in uploads],
         source_lang=request.POST.get("source_lang"),
         target_lang=request.POST.get("target_lang"),
         translator=request.POST.get("translator"),
     )
-    return JsonResponse({"documents": [selectors.payload(job) for job in jobs]}, status=201)
+    return JsonResponse(
+        {"documents": [selectors.payload(job) for job in result.jobs], "refused": result.refused}, status=201
+    )
 
 
 @require_GET
@@ -96,4 +95,19 @@ def cancel_api(request: HttpRequest, job_id: str):
 @json_errors
 def download_api(request: HttpRequest, job_id: str):
     result = services.download(job_id, selectors.owner_from_request(request))
-    return FileResponse(open(result.path, "rb"), as_attachment=True, filename=result.filename)
+    response = FileResponse(open(result.path, "rb"), as_attachment=True, filename=result.filename)
+    text_type = TEXT_TYPES.get(PurePath(result.filename).suffix.lower())
+    if text_type:  # every text format is written as UTF-8: say so, or a browser guesses windows-1252
+        response["Content-Type"] = f"{text_type}; charset=utf-8"
+    return response
+
+
+TEXT_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".srt": "application/x-subrip",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
+}

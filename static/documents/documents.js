@@ -4,6 +4,7 @@
   "use strict";
   const translators = JSON.parse(document.getElementById("translators-data").textContent);
   const initial = JSON.parse(document.getElementById("documents-data").textContent);
+  const limits = JSON.parse(document.getElementById("limits-data").textContent);
   const $ = (id) => document.getElementById(id);
   const form = $("upload-form"), pairSel = $("pair"), trSel = $("translator"), filesInput = $("files");
   const uploadBtn = $("upload"), errorBox = $("error"), tbody = document.querySelector("#documents tbody");
@@ -131,10 +132,19 @@
     if (resp.ok) render(data.document); else showError(data.error.message);
   }
 
+  // Each refused file with its own reason (the messages start with the file's name).
+  function refusedText(refused) {
+    return `Not translated (${refused.length} of the files): ` + refused.map((r) => r.message).join(" · ");
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError("");
     if (!filesInput.files.length) { showError("Choose at least one file."); return; }
+    if (filesInput.files.length > limits.max_files) {
+      showError(`You chose ${filesInput.files.length} files; at most ${limits.max_files} can be uploaded at once.`);
+      return;
+    }
     const body = new FormData();
     for (const f of filesInput.files) body.append("file", f);
     const [source_lang, target_lang] = pairSel.value.split("-");
@@ -149,8 +159,10 @@
       let data = null;
       try { data = await resp.json(); } catch (e) { /* e.g. a proxy's HTML error page */ }
       if (!resp.ok) {
-        showError(data && data.error ? data.error.message : `Upload failed (${resp.status}).`);
+        const refused = data && data.error && data.error.refused;
+        showError(refused ? refusedText(refused) : data && data.error ? data.error.message : `Upload failed (${resp.status}).`);
       } else {
+        if (data.refused && data.refused.length) showError(refusedText(data.refused));
         for (const doc of data.documents) { render(doc); subscribe(doc.id); }
         if (!socket || socket.readyState !== WebSocket.OPEN) startPolling();
         filesInput.value = "";

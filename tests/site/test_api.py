@@ -191,11 +191,20 @@ def test_translate_file_bad_input(api, settings):
     empty.name = "a.txt"
     resp = api.post("/translate_file", {"file": empty, "source": "en", "target": "pt"})
     assert 400 <= resp.status_code < 500 and resp.json()["error"]
-    settings.NMT_API_CHAR_LIMIT = 10
-    long = io.BytesIO(b"This file has more than ten characters.")
+    settings.NMT_DOC_MAX_SEGMENTS = 2
+    long = io.BytesIO(b"The house is big. The cat sleeps. The water is cold.")
     long.name = "a.txt"
     resp = api.post("/translate_file", {"file": long, "source": "en", "target": "pt"})
-    assert resp.status_code == 400 and "limit is 10" in resp.json()["error"]
+    assert resp.status_code == 413 and "more than 2 sentences" in resp.json()["error"]
+
+
+def test_translate_file_is_not_held_to_the_text_character_limit(api, settings):
+    # LibreTranslate's file endpoint has its own limit; here the documents' NMT_DOC_MAX_* apply, not charLimit.
+    settings.NMT_API_CHAR_LIMIT = 10
+    upload = io.BytesIO(b"The house is big.\n\nThe water is cold.\n")
+    upload.name = "notes.txt"
+    resp = api.post("/translate_file", {"file": upload, "source": "en", "target": "pt"})
+    assert resp.status_code == 200, resp.content
 
 
 def test_cors_headers_on_api_only(api):

@@ -6,10 +6,14 @@ from pathlib import PurePath
 
 from ..errors import UnsupportedFile
 from .base import FormatHandler
-from .markup import EpubHandler, HtmlHandler
-from .office import DocxHandler, OdtHandler, PptxHandler
+from .epub import EpubHandler
+from .markdown import MarkdownHandler
+from .markup import HtmlHandler
+from .office import DocxHandler, PptxHandler
+from .opendocument import OdtHandler
 from .pdf import PdfHandler
-from .plaintext import MarkdownHandler, SrtHandler, TextHandler
+from .plaintext import TextHandler
+from .subtitles import SrtHandler
 
 HANDLERS: dict[str, FormatHandler] = {}
 for _handler in (

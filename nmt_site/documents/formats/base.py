@@ -20,7 +20,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _WS = re.compile(r"\s+")
+# Never prose, whatever the format: web addresses and e-mail addresses.
+ADDRESS = re.compile(
+    r"(?:https?|ftp)://[^\s<>()\[\]{}\"']+[^\s<>()\[\]{}\"'.,;:!?]|www\.[\w-]+\.[^\s<>()\[\]{}\"']*[\w/]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+)
+
+
+def split_addresses(text: str) -> list[tuple[str, bool]]:
+    """``text`` as pieces (piece, is_address) in order: URLs and e-mail addresses are kept out of the engine."""
+    out, pos = [], 0
+    for m in ADDRESS.finditer(text):
+        if m.start() > pos:
+            out.append((text[pos : m.start()], False))
+        out.append((m.group(0), True))
+        pos = m.end()
+    if pos < len(text) or not out:
+        out.append((text[pos:], False))
+    return out
+
+
 _LETTER = re.compile(r"[^\W\d_]")
+_SPACE_PUNCT = re.compile(r" ([,.;:!?)])")
 
 
 @dataclass
@@ -40,7 +61,9 @@ def block_source(block: list[Slot]) -> str:
     pieces = []
     for slot in block:
         pieces.append(" " if slot.fixed else slot.text)
-    return _WS.sub(" ", "".join(pieces)).strip()
+    text = _WS.sub(" ", "".join(pieces)).strip()
+    # "with `code`, and" reads "with , and" once the code is out: no space before the punctuation.
+    return _SPACE_PUNCT.sub(r"\1", text)
 
 
 def translatable(text: str) -> bool:
@@ -56,8 +79,9 @@ def _split_ws(text: str) -> tuple[str, str, str]:
     return text[:start], core, text[start + len(core) :]
 
 
-def distribute(translation: str, texts: list[str]) -> list[str]:
-    """Spread ``translation`` over slots whose source texts are ``texts`` (see the module docstring)."""
+def distribute(translation: str, texts: list[str], touching: list[bool] | None = None) -> list[str]:
+    """Spread ``translation`` over slots whose source texts are ``texts`` (see the module docstring).
+    ``touching[i]``: slot i follows slot i-1 directly (no fixed slot between them); default: all do."""
     parts = [_split_ws(t) for t in texts]
     content = [i for i, (_, core, _) in enumerate(parts) if core]
     out = list(texts)
@@ -86,28 +110,65 @@ def distribute(translation: str, texts: list[str]) -> list[str]:
             assigned[slot_no].append(words[k])
             used += len(words[k]) + 1
             k += 1
+    _no_empty_slot(assigned)
     pieces = []
     for slot_no, i in enumerate(content):
         lead, _, trail = parts[i]
         pieces.append([lead, " ".join(assigned[slot_no]), trail])
     # Two slots that touched without whitespace in the source (a word split across runs) must not glue two
     # translated words together: add a space where neither side has one.
-    prev = None
-    for piece in pieces:
+    prev, prev_no = None, 0
+    for slot_no, piece in enumerate(pieces):
         if not piece[1]:
             continue
-        if prev is not None and not (prev[1] + prev[2]).endswith((" ", "\n", "\t")) and not piece[0]:
+        glued = touching is None or all(touching[j] for j in range(content[prev_no] + 1, content[slot_no] + 1))
+        if prev is not None and glued and not (prev[1] + prev[2]).endswith((" ", "\n", "\t")) and not piece[0]:
             prev[2] = prev[2] + " "
-        prev = piece
+        prev, prev_no = piece, slot_no
     for slot_no, i in enumerate(content):
         lead, core, trail = pieces[slot_no]
+        # A slot that began with punctuation stuck to what came before ("`code`, and") and now begins with a
+        # word must not glue that word to it.
+        if not lead and core and core[0].isalnum() and not parts[i][1][0].isalnum() and slot_no and i > 0:
+            lead = " "
         out[i] = (lead + core + trail) if core else (lead if lead.strip() == "" and not trail else lead + trail)
     return out
 
 
+def _no_empty_slot(assigned: list[list[str]]) -> None:
+    """While there are words enough, no slot that held text is left empty: an emptied subtitle or Markdown line
+    would become a blank line (a new cue, a new paragraph), an emptied bold run would lose its emphasis. A word
+    moves over from the nearest neighbour that can spare one, keeping the order."""
+    if sum(len(a) for a in assigned) < len(assigned):
+        return
+    for i, words in enumerate(assigned):
+        if words:
+            continue
+        for j in sorted(range(len(assigned)), key=lambda j: (abs(j - i), j)):
+            if len(assigned[j]) > 1:
+                step = 1 if j < i else -1
+                # Shift one word along the slots between j and i, so the words keep their order.
+                k = j
+                while k != i:
+                    if step == 1:
+                        assigned[k + 1].insert(0, assigned[k].pop())
+                    else:
+                        assigned[k - 1].append(assigned[k].pop(0))
+                    k += step
+                break
+
+
 def apply_translation(block: list[Slot], translation: str) -> None:
-    slots = [s for s in block if not s.fixed]
-    for slot, text in zip(slots, distribute(translation, [s.text for s in slots]), strict=False):
+    slots, touching = [], []
+    after_fixed = False
+    for s in block:
+        if s.fixed:
+            after_fixed = True
+            continue
+        slots.append(s)
+        touching.append(not after_fixed)
+        after_fixed = False
+    for slot, text in zip(slots, distribute(translation, [s.text for s in slots], touching), strict=False):
         if slot.setter is not None and text != slot.text:
             slot.setter(text)
 
@@ -133,14 +194,31 @@ class FormatHandler:
     def save(self, doc) -> bytes:
         raise NotImplementedError
 
-    def extract(self, data: bytes) -> list[str]:
-        """The source text of every block, in walk order (empty string for blocks with nothing to translate)."""
-        return [block_source(b) for b in self.blocks(self.open(data))]
+    def warnings(self, doc) -> list[str]:
+        """What the user should know about this file although it can be translated (a damaged member left as it
+        was...). Shown with the document."""
+        return list(getattr(doc, "warnings", ()))
 
-    def rebuild(self, data: bytes, translations: dict[int, str]) -> bytes:
+    def set_language(self, doc, lang: str) -> None:
+        """Declare the output's language where the format has a place for it (EPUB dc:language, HTML lang...)."""
+
+    def extract(self, data: bytes) -> Extracted:
+        """The source text of every block, in walk order, and the warnings about the file."""
+        doc = self.open(data)
+        return Extracted([block_source(b) for b in self.blocks(doc)], self.warnings(doc))
+
+    def rebuild(self, data: bytes, translations: dict[int, str], target_lang: str | None = None) -> bytes:
         """A copy of the file with block i's text replaced by translations[i]; other blocks are untouched."""
         doc = self.open(data)
         for i, block in enumerate(self.blocks(doc)):
             if i in translations:
                 apply_translation(block, translations[i])
+        if target_lang:
+            self.set_language(doc, target_lang)
         return self.save(doc)
+
+
+@dataclass
+class Extracted:
+    texts: list[str]  # one per block, in walk order
+    warnings: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Office documents: .docx (python-docx), .pptx (python-pptx), .odt (odfpy).
+"""Office Open XML documents: .docx (python-docx), .pptx (python-pptx). (.odt: opendocument.py.)
 
 Each paragraph is a block and each text run's text element is a slot: the paragraph is translated as a whole
 and the translation is spread back over its runs (see base.py), so bold/italic/links/styles of every run stay.
@@ -14,13 +14,10 @@ import pptx
 from docx.opc.part import XmlPart
 from docx.oxml.ns import qn as wqn
 from lxml import etree
-from odf import opendocument
-from odf.element import Node
-from odf.namespaces import TEXTNS
 from pptx.oxml.ns import qn as aqn
 
-from ..errors import DocumentError, UnsupportedFile
-from ..safety import check_zip, read_member
+from ..errors import DocumentError
+from ..safety import check_zip
 from .base import FormatHandler, Slot, block_source, translatable
 
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
@@ -122,81 +119,6 @@ class PptxHandler(FormatHandler):
                 # Text frames, table cells and grouped shapes all keep their text in a:p/a:r/a:t. Field
                 # runs (a:fld: slide numbers, dates) are left alone.
                 out.extend(_paragraph_blocks(element, aqn("a:p"), (aqn("a:t"),), allowed_parent=aqn("a:r")))
-        return out
-
-    def save(self, doc) -> bytes:
-        buf = io.BytesIO()
-        doc.save(buf)
-        return buf.getvalue()
-
-
-_ODF_PARAGRAPHS = {(TEXTNS, "p"), (TEXTNS, "h")}
-
-
-def _odf_text_setter(node):
-    def set_text(value: str) -> None:
-        node.data = value
-
-    return set_text
-
-
-def _odf_blocks(element, out: list) -> None:
-    """Depth-first over an odfpy tree: each text:p/text:h is a block of its text nodes (spans and links
-    included), nested paragraphs (notes, frames) are blocks of their own."""
-    for child in element.childNodes:
-        if child.nodeType == Node.ELEMENT_NODE:
-            if child.qname in _ODF_PARAGRAPHS:
-                block: list[Slot] = []
-                _odf_slots(child, block, out)
-                if translatable(block_source(block)):
-                    out.append(block)
-            else:
-                _odf_blocks(child, out)
-
-
-def _odf_slots(element, block: list, out: list) -> None:
-    for child in element.childNodes:
-        if child.nodeType == Node.TEXT_NODE:
-            block.append(Slot(child.data, setter=_odf_text_setter(child)))
-        elif child.nodeType == Node.ELEMENT_NODE:
-            if child.qname in _ODF_PARAGRAPHS:
-                block.append(Slot(" ", fixed=True))
-                _odf_blocks_single(child, out)
-            elif child.qname in ((TEXTNS, "s"), (TEXTNS, "tab"), (TEXTNS, "line-break")):
-                block.append(Slot(" ", fixed=True))
-            elif child.qname[1] in ("note", "frame", "text-box"):
-                block.append(Slot(" ", fixed=True))
-                _odf_blocks(child, out)
-            else:
-                _odf_slots(child, block, out)
-
-
-def _odf_blocks_single(paragraph, out: list) -> None:
-    block: list[Slot] = []
-    _odf_slots(paragraph, block, out)
-    if translatable(block_source(block)):
-        out.append(block)
-
-
-class OdtHandler(FormatHandler):
-    name = "odt"
-    extensions = (".odt",)
-
-    def check(self, data: bytes) -> None:
-        zf = check_zip(data, "ODT", required=("mimetype", "content.xml"))
-        if read_member(zf, zf.getinfo("mimetype"), "ODT").strip() != b"application/vnd.oasis.opendocument.text":
-            raise UnsupportedFile("not_odt", "This is not an OpenDocument text file (wrong mimetype member).")
-
-    def open(self, data: bytes):
-        try:
-            return opendocument.load(io.BytesIO(data))
-        except Exception:
-            raise _open_failed("ODT") from None
-
-    def blocks(self, doc) -> list[list[Slot]]:
-        out: list = []
-        _odf_blocks(doc.text, out)
-        _odf_blocks(doc.masterstyles, out)  # page headers and footers
         return out
 
     def save(self, doc) -> bytes:

@@ -272,3 +272,172 @@ BUILDERS = {
     "epub": epub,
     "pdf": pdf,
 }
+
+
+# --- real-shaped documents for the cases of real files (tests/site/documents/test_real_documents.py) ----------
+
+MKDOCS_MD = """---
+title: The house is big
+hide:
+  - navigation
+---
+
+# The children play in the park {#top}
+
+The cat is sleeping on the sofa. See [the small garden](#garden "Garden") for the
+differences, and `sugar()` for coffee.
+
+!!! info "The water is cold"
+    My brother reads a book in the garden.
+
+1. I drink coffee every morning:
+
+    ```bash
+    echo "The house is big."
+    ```
+
+   The children play in the park.
+
+- The cat is *sleeping* on the sofa.
+
+        indented code: The water is cold.
+
+| The house | The water |
+|-----------|-----------|
+| The cat is sleeping. | 42 |
+
+[garden]: https://example.com/garden "The garden"
+"""
+
+
+def md_mkdocs() -> bytes:
+    return MKDOCS_MD.encode()
+
+
+def srt_tags() -> bytes:
+    return (
+        b"1\n00:00:01,000 --> 00:00:03,500\n<b><i>The cat is sleeping</i></b>\n<i>on the sofa.</i>\n\n"
+        b'2\n00:00:04,000 --> 00:00:06,250\n{\\an8}<font color="#ffff00">I drink coffee every morning.</font>\n\n'
+        b"3\n00:00:07,100 --> 00:00:09,900\n- Where is the house?\n- The house is big.\n"
+    )
+
+
+def html_fragment() -> bytes:
+    return "<p>The cat is <b>sleeping</b> on the sofa. Café.</p>\n<p>The water is cold.</p>\n".encode()
+
+
+XHTML = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="en" xml:lang="en">
+<head><title>{title}</title></head>
+<body>{body}</body>
+</html>
+"""
+
+
+def epub_book() -> bytes:
+    """An EPUB 3 shaped like real ones: package file, nav document, NCX, two chapters in reading order, a
+    stylesheet, and a colophon that is not well-formed XML (an unescaped <name@host>, as in real books)."""
+    nav = XHTML.format(
+        title="Contents",
+        body='<nav epub:type="toc"><ol><li><a href="ch1.xhtml">The house is big</a></li>'
+        '<li><a href="ch2.xhtml">The water is cold</a></li></ol></nav>',
+    )
+    ch1 = XHTML.format(
+        title="The house is big",
+        body='<h1 id="c1">The house is big</h1><p>The cat is <i>sleeping</i> on the sofa.</p>'
+        "<p>I drink coffee <b>every morning</b>.</p>",
+    )
+    ch2 = XHTML.format(
+        title="The water is cold",
+        body='<h1>The water is cold</h1><p>My brother reads a book in the <a href="ch1.xhtml#c1">garden</a>.</p>',
+    )
+    colophon = XHTML.format(title="Colophon", body="<p>Written by The Author <author@example.com>.</p>")
+    ncx = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1">'
+        "<head/><docTitle><text>The children play in the park</text></docTitle><navMap>"
+        '<navPoint id="n1" playOrder="1"><navLabel><text>The house is big</text></navLabel><content src="ch1.xhtml"/></navPoint>'
+        "</navMap></ncx>"
+    )
+    opf = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
+        'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<dc:identifier id="id">urn:uuid:1</dc:identifier><dc:title>The children play in the park</dc:title>'
+        "<dc:language>en</dc:language></metadata><manifest>"
+        '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+        '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>'
+        '<item id="ch1" href="Text/ch1.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="ch2" href="Text/ch2.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="col" href="Text/colophon.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="css" href="style.css" media-type="text/css"/></manifest>'
+        '<spine toc="ncx"><itemref idref="ch1"/><itemref idref="ch2"/><itemref idref="col"/></spine></package>'
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        zf.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+            '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        zf.writestr("OEBPS/content.opf", opf)
+        zf.writestr("OEBPS/nav.xhtml", nav)
+        zf.writestr("OEBPS/toc.ncx", ncx)
+        zf.writestr("OEBPS/Text/ch1.xhtml", ch1)
+        zf.writestr("OEBPS/Text/ch2.xhtml", ch2)
+        zf.writestr("OEBPS/Text/colophon.xhtml", colophon)
+        zf.writestr("OEBPS/style.css", "p { margin: 0 }")
+    return buf.getvalue()
+
+
+def pdf_layout() -> bytes:
+    """A two-page PDF laid out like a real one: an 18 pt title, paragraphs of 11 pt text wrapped over several
+    lines (one word hyphenated at a line end), a 14 pt section heading on page 2, a page number."""
+    title = [("The house is big", 18, 72, 720)]
+    para1 = [
+        ("The cat is sleeping on the sofa. I drink coffee every", 11, 72, 690),
+        ("morning in the garden. My brother reads a book in the gar-", 11, 72, 676),
+        ("den while the children play in the park.", 11, 72, 662),
+    ]
+    para2 = [
+        ("The water is cold. The house is big and the cat is", 11, 72, 630),
+        ("sleeping on the sofa.", 11, 72, 616),
+    ]
+    page1 = title + para1 + para2 + [("1", 9, 300, 40)]
+    page2 = [
+        ("The water is cold", 14, 72, 720),
+        ("My brother reads a book in the garden. The children play", 11, 72, 696),
+        ("in the park.", 11, 72, 682),
+        ("2", 9, 300, 40),
+    ]
+    return _pdf_pages([page1, page2])
+
+
+def _pdf_pages(pages: list[list[tuple[str, int, int, int]]]) -> bytes:
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    n_pages = len(pages)
+    font_id = 3 + 2 * n_pages
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n_pages))
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
+    for i, lines in enumerate(pages):
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
+        )
+        ops = [f"BT /F1 {size} Tf {x} {y} Td ({_pdf_escape(text)}) Tj ET" for text, size, x, y in lines]
+        stream = "\n".join(ops).encode()
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()

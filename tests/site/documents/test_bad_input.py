@@ -78,7 +78,8 @@ def test_request_size_limit(client):
 
 @override_settings(NMT_DOC_MAX_FILES=2)
 def test_too_many_files(client):
-    _error(upload(client, [(f"f{i}.txt", b"The house is big.") for i in range(3)]), 413, "too_many_files")
+    msg = _error(upload(client, [(f"f{i}.txt", b"The house is big.") for i in range(3)]), 413, "too_many_files")
+    assert "3 files" in msg and "at most 2" in msg
 
 
 @override_settings(NMT_DOC_ZIP_MAX_MEMBER_BYTES=1_000_000)
@@ -205,7 +206,32 @@ def test_upload_needs_csrf_token(session_key):
     assert ok.status_code == 201, ok.content
 
 
-def test_nothing_stored_for_refused_uploads(client):
+def test_one_bad_file_refuses_only_itself(client):
     before = DocumentJob.objects.count()
-    upload(client, [("ok.txt", b"The house is big."), ("bad.exe", b"x")])
-    assert DocumentJob.objects.count() == before  # one bad file refuses the whole upload
+    resp = upload(client, [("ok.txt", b"The house is big."), ("bad.exe", b"x"), ("cut.docx", b"PK\x03\x04junk")])
+    assert resp.status_code == 201, resp.content
+    body = resp.json()
+    assert [d["name"] for d in body["documents"]] == ["ok.txt"]
+    refused = {r["name"]: r for r in body["refused"]}
+    assert set(refused) == {"bad.exe", "cut.docx"}
+    assert refused["bad.exe"]["code"] == "unsupported_format" and refused["bad.exe"]["status"] == 415
+    assert refused["cut.docx"]["message"].startswith("'cut.docx':")
+    assert DocumentJob.objects.count() == before + 1  # nothing stored for the refused files
+
+
+def test_every_file_refused_lists_each_reason(client):
+    before = DocumentJob.objects.count()
+    resp = upload(client, [("a.exe", b"x"), ("b.txt", b"")])
+    assert resp.status_code == 422, resp.content
+    error = resp.json()["error"]
+    assert error["code"] == "files_refused" and "'a.exe'" in error["message"] and "'b.txt'" in error["message"]
+    assert [r["code"] for r in error["refused"]] == ["unsupported_format", "empty_file"]
+    assert DocumentJob.objects.count() == before
+
+
+@override_settings(NMT_DOC_MAX_FILE_BYTES=100)
+def test_an_oversized_file_is_refused_alone(client):
+    resp = upload(client, [("big.txt", b"The house is big. " * 20), ("small.txt", b"The house is big.")])
+    assert resp.status_code == 201, resp.content
+    assert [d["name"] for d in resp.json()["documents"]] == ["small.txt"]
+    assert resp.json()["refused"][0]["code"] == "file_too_large"
