@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from nmt_site.core import lifecycle
+from nmt_site.core import admission, lifecycle
 from nmt_site.core.lifecycle import worker_name
 from nmt_site.core.translators import choose_translator, engine_device
 from translator.engine import EngineError
@@ -142,10 +142,17 @@ def prepare_file(name: str, data: bytes, source_lang: str) -> PreparedFile:
 
 
 def create_documents(
-    *, owner: Owner, files: list[tuple[str, bytes]], source_lang=None, target_lang=None, translator=None
+    *,
+    owner: Owner,
+    files: list[tuple[str, bytes]],
+    source_lang=None,
+    target_lang=None,
+    translator=None,
+    caller: admission.Caller | None = None,
 ) -> list[DocumentJob]:
     """Validate every file first (one bad file refuses the whole upload, with its name in the message), then
-    store each as a queued job with its segments and enqueue it after commit."""
+    store each as a queued job with its segments and enqueue it after commit. ``caller`` (an upload from a
+    request) must pass the site's limits (nmt_site/core/admission.py) before anything is stored."""
     if not owner.known:
         raise JobRequestError("no_session", "This page has no session; reload it and try again.")
     if not files:
@@ -157,6 +164,8 @@ def create_documents(
             raise JobRequestError(f"bad_{field}", f"'{field}' must be a string.")
     info = choose_translator(source_lang or None, target_lang or None, translator or None)
     prepared = [prepare_file(name, data, info.source_lang) for name, data in files]
+    chars = sum(len(text) for item in prepared for _, text in item.segments)
+    admission.admit(caller, owner=owner, chars=chars, work=len(prepared))
     expire_documents()  # the periodic check rides on uploads: no extra scheduler to run
     jobs = []
     for item in prepared:
