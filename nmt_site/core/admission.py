@@ -9,8 +9,9 @@ given (and known), else the client address: sessions cost nothing to mint, addre
 - work queued or running at once, per owner (``NMT_MAX_ACTIVE_WORK``): text jobs and documents of the
   session or API pseudo-session; benchmark runs have a site-wide cap (``NMT_BENCH_MAX_ACTIVE``).
 
-Rates use the `limits` library's sliding-window counter in Redis (two counters per caller and window, weighted),
-so a burst across a minute boundary does not get twice the limit through, as a fixed window would.
+Rates use the `limits` library in Redis: an exact moving window for requests (never more than the limit in any
+minute, where a fixed window lets twice the limit through across a minute boundary) and the sliding-window
+counter for characters (two counters per caller, weighted: costs in the thousands need no timestamp each).
 Work created by the site itself (management commands, benchmarks, tests calling services) passes no caller and
 is not limited.
 """
@@ -127,19 +128,23 @@ def check_length(caller: Caller, chars: int) -> None:
 
 
 @lru_cache(maxsize=4)
-def _limiter(url: str):
+def _storage(url: str):
     from limits.storage import storage_from_string
-    from limits.strategies import SlidingWindowCounterRateLimiter
 
-    return SlidingWindowCounterRateLimiter(storage_from_string(url, socket_connect_timeout=2, socket_timeout=2))
+    return storage_from_string(url, socket_connect_timeout=2, socket_timeout=2)
 
 
 def _hit(name: str, caller: Caller, limit: int, cost: int = 1) -> bool:
     from limits import RateLimitItemPerSecond
+    from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
+    storage = _storage(settings.REDIS_URL)
+    # Requests: an exact moving window (one timestamp per request, at most `limit` of them per caller).
+    # Characters: costs in the thousands would be thousands of timestamps, so the two-counter sliding window.
+    limiter = MovingWindowRateLimiter(storage) if cost == 1 else SlidingWindowCounterRateLimiter(storage)
     item = RateLimitItemPerSecond(limit, settings.NMT_RATE_WINDOW_SECONDS)
     try:
-        return _limiter(settings.REDIS_URL).hit(item, settings.NMT_API_REDIS_PREFIX, name, caller.identity, cost=cost)
+        return limiter.hit(item, settings.NMT_API_REDIS_PREFIX, name, caller.identity, cost=cost)
     except Exception:  # redis errors arrive wrapped or not depending on the storage: either way, no limiter
         raise LimiterUnavailable(
             "limiter_unavailable", "The rate limiter is unavailable (Redis); try again shortly."
