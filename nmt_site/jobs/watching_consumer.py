@@ -20,15 +20,19 @@ from .selectors import owner_from_scope
 log = logging.getLogger(__name__)
 
 
+# Close code for a message over the limit: 1009 ("message too big") is reserved to the protocol layer (autobahn,
+# under daphne, refuses to send it from an application), so the application range's 4000 + 1009.
+TOO_BIG_CLOSE_CODE = 4009
+
+
 async def close_if_too_big(consumer, text_data: str) -> bool:
-    """Close with 1009 and a reason for a frame over NMT_WS_MAX_MESSAGE_BYTES; True when it did."""
+    """An error frame saying why, then close (4009) for a message over NMT_WS_MAX_MESSAGE_BYTES; True when it did."""
     limit = settings.NMT_WS_MAX_MESSAGE_BYTES
     if len(text_data) <= limit // 4 or len(text_data.encode("utf-8", "surrogatepass")) <= limit:
         return False
-    await consumer.send_json(
-        {"type": "error", "code": "too_big", "message": f"Messages are limited to {limit} bytes.", "request_id": None}
-    )
-    await consumer.close(code=1009, reason=f"message larger than {limit} bytes")
+    message = f"Messages are limited to {limit} bytes; this one was closed unread."
+    await consumer.send_json({"type": "error", "code": "too_big", "message": message, "request_id": None})
+    await consumer.close(code=TOO_BIG_CLOSE_CODE, reason=f"message larger than {limit} bytes")
     return True
 
 

@@ -190,7 +190,7 @@ def test_dashboard_socket_survives_malformed_frames(transactional_db):
     assert alive == "error"  # read-only: a ping is answered with the same error, the socket is still open
 
 
-def test_oversized_frame_closes_with_1009_and_a_reason(session_key, settings):
+def test_oversized_frame_gets_an_error_frame_then_a_close(session_key, settings):
     settings.NMT_WS_MAX_MESSAGE_BYTES = 1000
 
     async def scenario():
@@ -204,7 +204,7 @@ def test_oversized_frame_closes_with_1009_and_a_reason(session_key, settings):
 
     error, closed = async_to_sync(scenario)()
     assert error["code"] == "too_big" and "1000 bytes" in error["message"]
-    assert closed["type"] == "websocket.close" and closed["code"] == 1009 and "1000 bytes" in closed["reason"]
+    assert closed["type"] == "websocket.close" and closed["code"] == 4009 and "1000 bytes" in closed["reason"]
 
 
 def test_unknown_socket_path_is_closed_with_4404_not_a_500(transactional_db):
