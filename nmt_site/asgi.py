@@ -18,11 +18,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from nmt_site.core.websocket_security import (  # noqa: E402
-    NoSuchSocket,
-    SameOriginValidator,
-    close_cleanly_on_protocol_errors,
-)
+from nmt_site.core.daphne_tuning import tune_daphne  # noqa: E402
+from nmt_site.core.websocket_security import NoSuchSocket, SameOriginValidator  # noqa: E402
 from nmt_site.dashboard.routing import websocket_urlpatterns as _dashboard_ws  # noqa: E402
 from nmt_site.documents.routing import websocket_urlpatterns as document_websocket_urlpatterns  # noqa: E402
 from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
@@ -30,7 +27,7 @@ from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
 websocket_urlpatterns = websocket_urlpatterns + _dashboard_ws  # the dashboard's read-only pushes of run state
 _no_such_socket = [re_path(r"", NoSuchSocket.as_asgi())]  # last: only paths nothing else matched
 
-close_cleanly_on_protocol_errors()  # daphne: oversized messages get a 1009 close frame, not a dropped connection
+tune_daphne()  # under daphne: a close frame for oversized messages, Django's answer for malformed bodies
 
 http_app = django_asgi_app
 if settings.NMT_SERVE_STATIC:

@@ -94,25 +94,3 @@ class NoSuchSocket(AsyncWebsocketConsumer):
     async def connect(self):
         await self.accept()
         await self.close(code=4404, reason="No websocket at this path.")
-
-
-def close_cleanly_on_protocol_errors() -> None:
-    """Under daphne, autobahn drops the TCP connection without a word when a client breaks the protocol — a
-    message over daphne's size limit (1 MiB) among others — because its ``failByDrop`` option defaults to
-    True and daphne does not expose it. Turned off here, the client gets a close frame with 1009 and the
-    reason instead. Called from nmt_site.asgi, which daphne imports before it builds its websocket factory;
-    no effect under other servers."""
-    try:
-        from autobahn.twisted.websocket import WebSocketServerFactory
-    except ImportError:
-        return
-    original = WebSocketServerFactory.setProtocolOptions
-    if getattr(original, "_nmt_clean_close", False):
-        return
-
-    def set_protocol_options(self, *args, **options):
-        options.setdefault("failByDrop", False)
-        return original(self, *args, **options)
-
-    set_protocol_options._nmt_clean_close = True  # type: ignore[attr-defined]
-    WebSocketServerFactory.setProtocolOptions = set_protocol_options  # type: ignore[method-assign]
