@@ -47,9 +47,15 @@ class Env:
         return default if value is None else value
 
     def int(
-        self, name: builtins.str, default: builtins.int, help: builtins.str, *, shown: builtins.str | None = None
+        self,
+        name: builtins.str,
+        default: builtins.int,
+        help: builtins.str,
+        *,
+        shown: builtins.str | None = None,
+        internal: builtins.bool = False,
     ) -> builtins.int:
-        value = self._declare(name, default, help, shown, False)
+        value = self._declare(name, default, help, shown, internal)
         return default if value is None else int(value)
 
     def float(

@@ -44,7 +44,31 @@ DEBUG = env.bool("DEBUG", False, "Django debug mode")
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", "host names served; also the allowed websocket origins"
 )
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", "", "origins trusted for CSRF (behind a TLS proxy)")
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS", "", "other origins trusted for form posts and websockets, e.g. `https://example.org`"
+)
+# Served over TLS (by daphne itself or a proxy in front): cookies only over https, HSTS, and plain http
+# redirected to https. `manage.py check --deploy` is clean with NMT_HTTPS=true, DEBUG=false and a SECRET_KEY.
+NMT_HTTPS = env.bool("NMT_HTTPS", False, "the site is served over https: secure cookies, HSTS, http→https redirect")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", NMT_HTTPS, "redirect http to https", shown="NMT_HTTPS")
+# Container healthchecks and load balancers probe over plain http on the inside.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", 31536000 if NMT_HTTPS else 0, "HSTS max-age", shown="1 year with NMT_HTTPS, else 0"
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", False, "HSTS covers subdomains too (only if they all serve https)"
+)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", False, "HSTS allows browser preload lists (hard to undo)")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = NMT_HTTPS
+# Behind a TLS-terminating proxy: the header it sets to "https" (e.g. X-Forwarded-Proto). Only set this when
+# the proxy always sets or strips that header, or a client could claim https itself.
+_proxy_ssl_header = env.str(
+    "NMT_PROXY_SSL_HEADER", "", "header a TLS proxy in front sets to `https`, e.g. `X-Forwarded-Proto`"
+)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
 NMT_HOST = env.str("NMT_HOST", "127.0.0.1", "where `scripts/run` serves")
 NMT_PORT = env.int("NMT_PORT", 8000, "port `scripts/run` serves on")
 LOG_LEVEL = env.str("LOG_LEVEL", "INFO", "root log level")
@@ -66,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "nmt_site.api.metrics.MetricsMiddleware",  # outermost: counts every response, errors included
+    "nmt_site.core.json_errors.JsonErrorsMiddleware",  # API paths answer errors as JSON, whoever made them
     "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as django-cors-headers requires
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -276,14 +301,31 @@ env.section("Public API")
 NMT_API_KEY_REQUIRED = env.bool(
     "NMT_API_KEY_REQUIRED", False, "`/translate`, `/detect`, `/translate_file` need an `api_key`"
 )
-# Requests per minute per caller (key, else client address) without a key-specific limit; 0 = unlimited.
+# Limits on every path that creates work (LibreTranslate API, job API, websocket, documents, benchmarks):
+# nmt_site/core/admission.py. A caller is an API key, else the client address (sessions are free to mint).
 NMT_API_REQUESTS_PER_MINUTE = env.int(
-    "NMT_API_REQUESTS_PER_MINUTE", 0, "per caller without a key-specific limit; 0 = unlimited"
+    "NMT_API_REQUESTS_PER_MINUTE",
+    120,
+    "requests per caller (key, else client address) that translate, detect or queue work; 0 = unlimited",
 )
+NMT_API_CHARS_PER_MINUTE = env.int(
+    "NMT_API_CHARS_PER_MINUTE", 50000, "characters per caller per minute over all those requests; 0 = unlimited"
+)
+NMT_MAX_ACTIVE_WORK = env.int(
+    "NMT_MAX_ACTIVE_WORK", 20, "text jobs and documents one session or API caller may have queued or running"
+)
+NMT_BENCH_MAX_ACTIVE = env.int(
+    "NMT_BENCH_MAX_ACTIVE", 3, "benchmark runs queued or running at once, site-wide, from the page or API"
+)
+# The length of the rate windows above (tests shorten it to cross a window boundary quickly).
+NMT_RATE_WINDOW_SECONDS = env.int("NMT_RATE_WINDOW_SECONDS", 60, "rate window (s)", internal=True)
 # Characters per request without a key-specific limit.
 NMT_API_CHAR_LIMIT = env.int(
     "NMT_API_CHAR_LIMIT", NMT_MAX_CHARS, "characters per request without a key-specific limit", shown="NMT_MAX_CHARS"
 )
+# Websocket frames larger than this close the socket with 1009 and a reason (daphne is started with a larger
+# limit so that the frame reaches us instead of being dropped).
+NMT_WS_MAX_MESSAGE_BYTES = env.int("NMT_WS_MAX_MESSAGE_BYTES", 256 * 1024, "largest websocket message accepted")
 # How long an API request waits for its queued job before answering 503.
 NMT_API_TIMEOUT = env.float("NMT_API_TIMEOUT", 60, "seconds a request waits for its queued job (then 503)")
 # Translation cache lifetime in Redis; 0 turns the cache off.

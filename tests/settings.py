@@ -33,5 +33,11 @@ os.environ["NMT_QUEUE"] = f"cpu-test-{os.getpid()}"
 # Benchmark runs: their own per-run queue (the session worker consumes both) and a tiny fixture test-set tree.
 os.environ["NMT_BENCH_QUEUE"] = f"bench-test-{os.getpid()}"
 os.environ["NMT_DATA_DIR"] = str(ROOT / "tests" / "fixtures" / "dashboard" / "data")
+# The site's limits (nmt_site/core/admission.py) count per client address, and the whole suite is one address:
+# off by default here (the live server inherits this); the tests of the limits set their own, on Redis keys of
+# this run only.
+os.environ.setdefault("NMT_API_REDIS_PREFIX", f"nmt:api:test-{os.getpid()}")
+for _name in ("NMT_API_REQUESTS_PER_MINUTE", "NMT_API_CHARS_PER_MINUTE", "NMT_MAX_ACTIVE_WORK"):
+    os.environ.setdefault(_name, "0")
 
 from nmt_site.settings import *  # noqa: E402,F401,F403

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
-import json
+from django.http import QueryDict
+
+from nmt_site.core import jsontext
 
 from .errors import ApiError
 
 
+def _merge(data: dict, source) -> None:
+    """Add a QueryDict's keys that ``data`` lacks; repeated keys (q=a&q=b) become lists."""
+    for key, values in source.lists():
+        if key not in data:
+            data[key] = values if len(values) > 1 else values[0]
+
+
 def read(request) -> dict:
-    """The request's parameters as a dict; a form's repeated keys (q=a&q=b) become lists."""
+    """The request's parameters as a dict, read as LibreTranslate reads them: a JSON body, or the form, and
+    then the query string for whatever those lack (deep-translator POSTs everything in the query string)."""
     ctype = (request.content_type or "").lower()
+    data: dict = {}
     if ctype == "application/json":
         try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("Invalid request: the body is not valid JSON.") from None
-        if not isinstance(data, dict):
+            body = jsontext.loads(request.body or b"{}")
+        except jsontext.BadJson as exc:
+            raise ApiError(f"Invalid request: {exc.message}") from None
+        if not isinstance(body, dict):
             raise ApiError("Invalid request: the JSON body must be an object.")
-        return data
-    source = request.POST if request.method == "POST" else request.GET
-    data = {}
-    for key in source:
-        values = source.getlist(key)
-        data[key] = values if len(values) > 1 else values[0]
-    if request.method != "POST" and request.body and ctype == "application/x-www-form-urlencoded":
+        data.update(body)
+    elif request.method == "POST":
+        _merge(data, request.POST)
+    elif request.body and ctype == "application/x-www-form-urlencoded":
         # libretranslatepy sends GET /languages with a form body; Django only parses bodies of POSTs.
-        from django.http import QueryDict
-
-        for key, values in QueryDict(request.body).lists():
-            data.setdefault(key, values if len(values) > 1 else values[0])
+        _merge(data, QueryDict(request.body))
+    _merge(data, request.GET)
     return data
 
 
@@ -58,7 +64,7 @@ def int_param(data: dict, name: str, default: int = 0) -> int:
     value = data.get(name, default)
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApiError(f"Invalid request: {name} must be an integer") from None
 
 
@@ -69,8 +75,8 @@ def options_param(data: dict) -> dict | None:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = jsontext.loads(value)
+        except jsontext.BadJson:
             raise ApiError("Invalid request: nmt_options must be a JSON object") from None
     if not isinstance(value, dict):
         raise ApiError("Invalid request: nmt_options must be a JSON object")

@@ -16,11 +16,12 @@ from nmt_site.core.owner import Owner
 from nmt_site.core.translators import choose_translator, validate_options
 from nmt_site.jobs import services as job_services
 from nmt_site.jobs.models import JobState, TranslationJob
+from translator.engine import EngineInfo
 from translator.registry import list_engines
 
-from . import cache, detect, htmltext
+from . import cache, detect, htmltext, scripts
 from .errors import ApiError
-from .limits import Caller, check_chars
+from .limits import Caller
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -43,19 +44,22 @@ def language_name(code: str) -> str:
 
 
 def languages() -> list[dict]:
-    """LibreTranslate's /languages: every source language with the targets some translator reaches."""
+    """LibreTranslate's /languages: every language a translator reads or writes, each with the targets some
+    translator reaches from it (clients such as the npm `libretranslate` check both codes against this list)."""
     targets: dict[str, set[str]] = {}
     for info in list_engines():
         targets.setdefault(info.source_lang, set()).add(info.target_lang)
+        targets.setdefault(info.target_lang, set())
     return [{"code": c, "name": language_name(c), "targets": sorted(t)} for c, t in sorted(targets.items())]
 
 
 def source_codes() -> list[str]:
-    return [lang["code"] for lang in languages()]
+    return [lang["code"] for lang in languages() if lang["targets"]]
 
 
 def detect_language(text: str) -> list[dict]:
-    return detect.detect(text, source_codes())
+    """/detect: among every language of /languages (a German text is German, even with no translator from it)."""
+    return detect.detect(text, [lang["code"] for lang in languages()])
 
 
 @dataclass
@@ -70,15 +74,27 @@ class TranslateRequest:
     alternatives: int = 0
 
 
+def _auto_candidates(target: str) -> list[str]:
+    """What "auto" may detect for this target: the languages that have a translator into it, and the target
+    itself (a text already in the target language comes back unchanged, as LibreTranslate answers)."""
+    codes = {lang["code"] for lang in languages()}
+    sources = sorted({info.source_lang for info in list_engines() if info.target_lang == target})
+    if not sources:
+        pairs = ", ".join(sorted({i.pair for i in list_engines()})) or "none"
+        raise ApiError(f"Invalid request: no translator into {target}. Available pairs: {pairs}.")
+    return sources + ([target] if target in codes else [])
+
+
 def _resolve_source(req: TranslateRequest) -> tuple[list[str], list[dict] | None]:
     """Per-item source language; for "auto", detection per item (LibreTranslate answers per item too)."""
     if req.source != "auto":
         return [req.source] * len(req.q), None
+    candidates = _auto_candidates(req.target)
     detected = []
     sources = []
     for text in req.q:
-        found = detect_language(text)
-        best = found[0] if found else {"language": source_codes()[0] if source_codes() else "en", "confidence": 0.0}
+        found = detect.detect(text, candidates)
+        best = found[0] if found else {"language": candidates[0], "confidence": 0.0}
         detected.append({"confidence": best["confidence"], "language": best["language"]})
         sources.append(best["language"])
     return sources, detected
@@ -89,7 +105,6 @@ def translate(req: TranslateRequest, caller: Caller) -> dict:
         raise ApiError("Invalid request: format must be text or html.")
     if not req.q or not all(isinstance(t, str) for t in req.q):
         raise ApiError("Invalid request: missing q parameter")
-    check_chars(caller, sum(len(t) for t in req.q))
     sources, detected = _resolve_source(req)
     translations: list[str | None] = [None] * len(req.q)
     # Items grouped by source language (auto-detection may give several), one queued job per group.
@@ -97,7 +112,9 @@ def translate(req: TranslateRequest, caller: Caller) -> dict:
     for i, src in enumerate(sources):
         groups.setdefault(src, []).append(i)
     for src, items in groups.items():
-        for i, text in zip(items, _translate_group([req.q[i] for i in items], src, req, caller), strict=False):
+        texts = [req.q[i] for i in items]
+        out = texts if src == req.target else _translate_group(texts, src, req, caller)
+        for i, text in zip(items, out, strict=False):
             translations[i] = text
     body: dict = {"translatedText": translations if req.is_list else translations[0]}
     if detected is not None:
@@ -116,45 +133,42 @@ def _translate_group(texts: list[str], source: str, req: TranslateRequest, calle
     if req.fmt == "html":
         split = [htmltext.split(t) for t in texts]
         segments = [htmltext.texts_of(p, ix) for p, ix in split]
-        flat = _translate_lines([s for segs in segments for s in segs], info.name, options, caller)
+        flat = _translate_texts([s for segs in segments for s in segs], info, options, caller)
         out, pos = [], 0
         for (pieces, indexes), segs in zip(split, segments, strict=False):
             out.append(htmltext.join(pieces, indexes, flat[pos : pos + len(segs)]))
             pos += len(segs)
         return out
-    return _translate_texts(texts, info.name, options, caller)
+    return _translate_texts(texts, info, options, caller)
 
 
-def _translate_texts(texts: list[str], engine: str, options: dict, caller: Caller) -> list[str]:
-    """Whole texts (with their own line breaks) through the cache and one queued job for the misses."""
-    cached = cache.get_many(engine, options, texts)
-    missing = [i for i, hit in enumerate(cached) if hit is None and texts[i].strip()]
-    results = [hit if hit is not None else "" for hit in cached]
-    if missing:
-        # All missing texts in one job: their lines are concatenated and split back by line counts.
-        lines_per = [len(job_services.split_lines(texts[i])) for i in missing]
-        output_lines = _translate_lines(
-            [line for i in missing for line in job_services.split_lines(texts[i])],
-            engine,
-            options,
-            caller,
-            use_cache=False,
-        )
-        pos = 0
-        fresh = []
-        for i, n in zip(missing, lines_per, strict=False):
-            results[i] = "\n".join(output_lines[pos : pos + n])
-            pos += n
-            fresh.append((texts[i], results[i]))
-        cache.put_many(engine, options, fresh)
+def _translate_texts(texts: list[str], info: EngineInfo, options: dict, caller: Caller) -> list[str]:
+    """Whole texts (with their own line breaks) through the cache and one queued job for the misses.
+
+    Only lines with something the model reads go to the job: a line of emoji, digits or another script
+    comes back as it is (a model trained on Latin text answers such input with noise)."""
+    cached = cache.get_many(info.name, options, texts)
+    results = [hit if hit is not None else (t if t.strip() else "") for t, hit in zip(texts, cached, strict=True)]
+    lines = {
+        i: job_services.split_lines(t) for i, (t, hit) in enumerate(zip(texts, cached, strict=True)) if hit is None
+    }
+    wanted = [
+        (i, n) for i, ls in lines.items() for n, line in enumerate(ls) if scripts.readable(line, info.source_lang)
+    ]
+    if not wanted:
+        return results
+    output = _translate_lines([lines[i][n] for i, n in wanted], info.name, options, caller)
+    for (i, n), text in zip(wanted, output, strict=True):
+        lines[i][n] = text
+    fresh = []
+    for i in dict.fromkeys(i for i, _ in wanted):
+        results[i] = "\n".join(lines[i])
+        fresh.append((texts[i], results[i]))
+    cache.put_many(info.name, options, fresh)
     return results
 
 
-def _translate_lines(lines: list[str], engine: str, options: dict, caller: Caller, use_cache=True) -> list[str]:
-    if not lines:
-        return []
-    if use_cache:
-        return _translate_texts(lines, engine, options, caller)
+def _translate_lines(lines: list[str], engine: str, options: dict, caller: Caller) -> list[str]:
     job = submit_job(caller, "\n".join(lines), engine, options)
     job = wait_for_job(job.pk, settings.NMT_API_TIMEOUT)
     out = job.output_text.split("\n")
@@ -166,7 +180,9 @@ def _translate_lines(lines: list[str], engine: str, options: dict, caller: Calle
 def submit_job(caller: Caller, text: str, engine: str, options: dict | None = None) -> TranslationJob:
     owner = Owner(session_key=caller.owner_session)
     try:
-        return job_services.create_job(owner=owner, text=text, translator=engine, options=options)
+        # The request was admitted, its characters counted as LibreTranslate counts them (the items, not the
+        # line breaks joining them here), against the caller's own limit: the job's NMT_MAX_CHARS does not apply.
+        return job_services.create_job(owner=owner, text=text, translator=engine, options=options, char_limit=0)
     except JobRequestError as exc:
         raise ApiError(f"Invalid request: {exc.message}") from None
 

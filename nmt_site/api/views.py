@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 
 from django.conf import settings
@@ -10,15 +11,18 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from nmt_site.core.errors import WorkRequestError
+
 from . import files, metrics, openapi, params, services
 from .errors import ApiError
-from .limits import check_rate, identify
+from .limits import admit, identify
 
 log = logging.getLogger(__name__)
 
 
 def api_view(view):
-    """Turn ApiError into LibreTranslate's {"error": message} with its status; API calls carry no CSRF token."""
+    """Turn ApiError (and the site's request errors) into LibreTranslate's {"error": message} with its status;
+    API calls carry no CSRF token."""
 
     @csrf_exempt
     @functools.wraps(view)
@@ -27,14 +31,16 @@ def api_view(view):
             return view(request, *args, **kwargs)
         except ApiError as exc:
             return JsonResponse({"error": exc.message}, status=exc.status)
+        except WorkRequestError as exc:
+            return JsonResponse({"error": exc.message}, status=exc.status)
 
     return wrapper
 
 
 def _caller(request, data):
-    caller = identify(params.text_param(data, "api_key", required=False), request)
-    check_rate(caller)
-    return caller
+    """The caller (403 for a refused key), before anything else is read."""
+    key = data.get("api_key")
+    return identify(key if isinstance(key, str) else None, request)
 
 
 @api_view
@@ -43,6 +49,7 @@ def translate(request):
     data = params.read(request)
     caller = _caller(request, data)
     q, is_list = params.q_param(data)
+    admit(caller, chars=sum(len(t) for t in q))  # LibreTranslate counts the items' characters
     req = services.TranslateRequest(
         q=q,
         is_list=is_list,
@@ -60,8 +67,9 @@ def translate(request):
 @require_POST
 def detect(request):
     data = params.read(request)
-    _caller(request, data)
+    caller = _caller(request, data)
     q, _ = params.q_param(data)
+    admit(caller, chars=sum(len(t) for t in q), work=False)  # lingua runs in this process: rate and characters
     return JsonResponse(services.detect_language("\n".join(q)), safe=False)
 
 
@@ -96,6 +104,7 @@ def frontend_settings(request):
 def translate_file(request):
     data = params.read(request)
     caller = _caller(request, data)
+    admit(caller)  # the request and the caller's active work; the file's characters are counted once read
     file_id = files.translate_file(
         request.FILES.get("file"),
         source=params.text_param(data, "source"),
@@ -124,8 +133,12 @@ def openapi_document(request):
 def metrics_view(request):
     token = settings.NMT_METRICS_TOKEN
     if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or request.GET.get("token")
-        if given != token:
-            return JsonResponse({"error": "Metrics need the configured token (Authorization: Bearer ...)."}, status=403)
+        # Only the header: a token in the query string would land in every access log on the way.
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            response = JsonResponse({"error": "Metrics need the configured token: Authorization: Bearer <token>."})
+            response.status_code = 401
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
     body, content_type = metrics.render()
     return HttpResponse(body, content_type=content_type)

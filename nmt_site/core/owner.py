@@ -31,6 +31,16 @@ def owner_from_request(request) -> Owner:
     return Owner(session_key=request.session.session_key, user_id=user_id)
 
 
+def client_address(request) -> str:
+    # Behind a reverse proxy, run daphne with --proxy-headers (X-Forwarded-For is not trusted otherwise).
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def scope_address(scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 def owner_from_scope(scope) -> Owner:
     session = scope.get("session")
     user = scope.get("user")

@@ -34,7 +34,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Whatever arrives (not decoded: malformed JSON must not close the socket) gets the same answer.
         await self.send_json({"type": "error", "code": "read_only", "message": "This socket only pushes run state."})
 
     async def run_update(self, event):

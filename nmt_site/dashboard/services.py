@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from nmt_site.core import lifecycle
+from nmt_site.core import admission, lifecycle
 from translator.engine import AR, EngineError
 from translator.evaluate import System, evaluate_systems, parse_system
 from translator.registry import list_engines, load_engine
@@ -172,8 +172,20 @@ def validate_request(data: dict, *, allow_missing_test_sets: bool = False) -> di
 # --- creating, cancelling ------------------------------------------------------------------------------------
 
 
-def create_run(data: dict, *, kind: str = "user", prepare_data: bool = False, enqueue: bool = True) -> BenchmarkRun:
+def create_run(
+    data: dict,
+    *,
+    kind: str = "user",
+    prepare_data: bool = False,
+    enqueue: bool = True,
+    caller: admission.Caller | None = None,
+) -> BenchmarkRun:
+    """``caller`` (a request from the page or the API) must pass the site's limits: a cap on the runs queued or
+    running site-wide (they run one at a time; a longer line only delays everyone) and the caller's rate."""
     clean = validate_request(data, allow_missing_test_sets=prepare_data)
+    if caller is not None:
+        admission.check_site_active(BenchmarkRun, settings.NMT_BENCH_MAX_ACTIVE, "benchmark runs")
+        admission.admit(caller)
     label = clean.pop("label") or ", ".join(dict.fromkeys(s["translator"] for s in clean["systems"]))
     clean["prepare_data"] = prepare_data
     with transaction.atomic():

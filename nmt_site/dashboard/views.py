@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from nmt_site.core.admission import caller_from_request
 from nmt_site.jobs.http import json_body, json_errors
 
 from . import exports, selectors, services
@@ -122,7 +123,8 @@ def export_runs(request: HttpRequest, fmt: str):
 def runs_api(request: HttpRequest):
     if request.method == "GET":
         return JsonResponse({"runs": [r.as_dict() for r in selectors.recent_runs()], **selectors.form_choices()})
-    run = services.create_run(json_body(request))
+    data = json_body(request)
+    run = services.create_run(data, caller=caller_from_request(request, data.pop("api_key", None)))
     waiting = len(selectors.active_runs()) - 1
     return JsonResponse({"run": run.as_dict(), "runs_ahead": max(0, waiting)}, status=201)
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from nmt_site.core import lifecycle
+from nmt_site.core import admission, lifecycle
 from nmt_site.core.lifecycle import worker_name
 from nmt_site.core.translators import choose_translator, engine_device
 from translator.engine import EngineError
@@ -173,11 +173,18 @@ def create_documents(**kwargs) -> list[DocumentJob]:
 
 
 def upload_documents(
-    *, owner: Owner, files: list[tuple[str, bytes]], source_lang=None, target_lang=None, translator=None
+    *,
+    owner: Owner,
+    files: list[tuple[str, bytes]],
+    source_lang=None,
+    target_lang=None,
+    translator=None,
+    caller: admission.Caller | None = None,
 ) -> Upload:
     """Validate every file; store each good one as a queued job with its segments (enqueued after commit) and
     list each refused one with its reason. One bad file never refuses the others; when none is accepted, the
-    upload fails with every reason (a single file's own error when there was one file)."""
+    upload fails with every reason (a single file's own error when there was one file). ``caller`` (an upload
+    from a request) must pass the site's limits (nmt_site/core/admission.py) before anything is stored."""
     if not owner.known:
         raise JobRequestError("no_session", "This page has no session; reload it and try again.")
     if not files:
@@ -201,6 +208,8 @@ def upload_documents(
             refused.append({"name": clean_name(name), "code": exc.code, "message": exc.message, "status": exc.status})
     if not prepared:
         raise UploadRefused(refused)
+    chars = sum(len(text) for item in prepared for _, text in item.segments)
+    admission.admit(caller, owner=owner, chars=chars, work=len(prepared))
     expire_documents()  # the periodic check rides on uploads: no extra scheduler to run
     jobs = []
     for item in prepared:

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from nmt_site.core.admission import caller_from_request
 from nmt_site.jobs.http import json_errors
 from nmt_site.jobs.selectors import translators
 
@@ -58,6 +59,7 @@ def upload_api(request: HttpRequest):
     # A file over the limit is refused on its own (the others go on); reading one byte past the limit says so.
     limit = settings.NMT_DOC_MAX_FILE_BYTES
     result = services.upload_documents(
+        caller=caller_from_request(request, request.POST.get("api_key")),
         owner=selectors.owner_from_request(request),
         files=[(upload.name, upload.read(limit + 1)) for upload in uploads],
         source_lang=request.POST.get("source_lang"),

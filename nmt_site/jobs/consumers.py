@@ -7,6 +7,9 @@ Client → server (JSON objects):
      "request_id": "anything"}                       create a job (same rules as the HTTP endpoint) and watch it
     {"type": "cancel", "job": "<id>"}
     {"type": "ping"}
+A "translate" may carry "api_key" (or the socket's URL ?api_key=...): needed when the server requires keys; the
+site's limits (nmt_site/core/admission.py) apply per key, else per client address, and a refused request
+gets an error frame (code "rate_limited", "too_many_characters", "too_much_work", "key_required") and no job.
 Server → client:
     {"type": "job", "job": {...}}                    a job's full public state (see TranslationJob.as_dict)
     {"type": "refinement", "job": "<id>", "step": {"line", "iteration", "text", "masked", "masked_positions"}}
@@ -23,10 +26,17 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
+from nmt_site.core.admission import caller_from_scope
+
 from . import services
 from .notify import group_name
 from .selectors import get_owned_job
 from .watching_consumer import WatchingConsumer
+
+
+def _create_job(scope, api_key, **request):
+    # The caller (key, else address) is looked up per message: keys can be revoked while a page stays open.
+    return services.create_job(caller=caller_from_scope(scope, api_key), **request)
 
 
 class JobConsumer(WatchingConsumer):
@@ -50,7 +60,10 @@ class JobConsumer(WatchingConsumer):
         await self.watch(str(job.id))
 
     async def on_translate(self, content):
-        job = await database_sync_to_async(services.create_job)(
+        self.ensure_room()  # before the job exists: a refused request creates nothing
+        job = await database_sync_to_async(_create_job)(
+            self.scope,
+            content.get("api_key"),
             owner=self.owner,
             text=content.get("text"),
             source_lang=content.get("source_lang"),

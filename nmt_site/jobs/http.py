@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-import json
 
 from django.http import HttpRequest, JsonResponse
+
+from nmt_site.core import jsontext
 
 from .errors import JobRequestError
 
@@ -30,9 +31,9 @@ def json_errors(view):
 
 def json_body(request: HttpRequest) -> dict:
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise JobRequestError("bad_json", "The request body is not valid JSON.") from None
+        data = jsontext.loads(request.body or b"{}")
+    except jsontext.BadJson as exc:
+        raise JobRequestError("bad_json", exc.message) from None
     if not isinstance(data, dict):
         raise JobRequestError("bad_json", "The request body must be a JSON object.")
     return data

@@ -15,7 +15,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 
-from nmt_site.core import lifecycle
+from nmt_site.core import admission, lifecycle
+from nmt_site.core.admission import Caller
+from nmt_site.core.jsontext import has_lone_surrogate
 from nmt_site.core.lifecycle import worker_name
 from nmt_site.core.owner import Owner
 from nmt_site.core.translators import choose_translator, engine_device, validate_options
@@ -58,34 +60,50 @@ def _require_str(value, field: str, *, required: bool = True) -> str | None:
     return value
 
 
-def validate_text(text) -> str:
+def validate_text(text, limit: int | None = None) -> str:
+    """A text to translate; ``limit`` characters at most (None: NMT_MAX_CHARS, 0: checked by the caller)."""
     if text is None:
         raise JobRequestError("empty_text", "Type some text to translate.")
     if not isinstance(text, str):
         raise JobRequestError("bad_text", "'text' must be a string.")
     if not text.strip():
         raise JobRequestError("empty_text", "Type some text to translate.")
-    limit = settings.NMT_MAX_CHARS
-    if len(text) > limit:
+    if has_lone_surrogate(text):
+        raise JobRequestError("bad_text", "The text contains an unpaired UTF-16 surrogate, which is not a character.")
+    limit = settings.NMT_MAX_CHARS if limit is None else limit
+    if limit and len(text) > limit:
         raise JobRequestError("too_long", f"The text has {len(text)} characters; the limit is {limit}.")
     return text
 
 
 def create_job(
-    *, owner: Owner, text, source_lang=None, target_lang=None, translator=None, options=None, refine=False
+    *,
+    owner: Owner,
+    text,
+    source_lang=None,
+    target_lang=None,
+    translator=None,
+    options=None,
+    refine=False,
+    caller: Caller | None = None,
+    char_limit: int | None = None,
 ) -> TranslationJob:
     """Validate a request, store it as a queued job and enqueue it once the row is committed.
 
     ``refine`` asks the worker to publish every refinement iteration (mask-predict) as it is produced.
+    ``caller`` (from a request) must pass the site's limits first; a refused request creates no job.
+    ``char_limit`` overrides NMT_MAX_CHARS for a caller that counted the characters itself (the
+    LibreTranslate API joins array items into one job's lines; its limit counts the items, not the joins).
     """
     if not owner.known:
         raise JobRequestError("no_session", "This page has no session; reload it and try again.")
     source_lang = _require_str(source_lang, "source_lang", required=False)
     target_lang = _require_str(target_lang, "target_lang", required=False)
     translator = _require_str(translator, "translator", required=False)
-    text = validate_text(text)
+    text = validate_text(text, char_limit)
     info = choose_translator(source_lang, target_lang, translator)
     options = validate_options(info, options)
+    admission.admit(caller, owner=owner, chars=len(text))
     with transaction.atomic():
         job = TranslationJob.objects.create(
             owner_session=owner.session_key or "",

@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from nmt_site.core.admission import caller_from_request
+
 from . import selectors, services
 from .errors import JobRequestError
 from .health import run_checks
@@ -34,7 +36,9 @@ def translators_api(request: HttpRequest):
 @json_errors
 def create_job_api(request: HttpRequest):
     data = json_body(request)
+    caller = caller_from_request(request, data.get("api_key"))  # 403 here when keys are required
     job = services.create_job(
+        caller=caller,
         owner=selectors.owner_from_request(request),
         text=data.get("text"),
         source_lang=data.get("source_lang"),

@@ -18,6 +18,7 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "test-logs"
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")  # what a browser on http://localhost sends with that Origin
 
 
 @dataclass
@@ -161,7 +162,7 @@ def session_key(transactional_db):
 
 
 def ws_headers(session_key: str | None) -> list[tuple[bytes, bytes]]:
-    headers = [ORIGIN]
+    headers = [ORIGIN, HOST]
     if session_key:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
     return headers

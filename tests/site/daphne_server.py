@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(log_name: str):
-    """Start daphne, wait until /health answers, yield its base URL, stop it."""
+def serve_app(log_name: str, extra_env: dict[str, str] | None = None):
+    """Start daphne, wait until /health answers, yield its base URL, stop it. ``extra_env``: settings of this
+    server only."""
     from django.db import connection
 
     port = free_port()
@@ -39,6 +40,7 @@ def serve_app(log_name: str):
         "NMT_QUEUE": settings.NMT_QUEUE,
         "NMT_DEVICE": "cpu",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        **(extra_env or {}),
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(

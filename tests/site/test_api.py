@@ -132,9 +132,12 @@ def test_api_keys_required_invalid_and_per_key_limits(api, settings):
     call_command("create_api_key", "tester", "--requests-per-minute", "2", "--char-limit", "20", stdout=out)
     key = out.getvalue().strip()
     assert ApiKey.objects.get(key=key).name == "tester"
+    # Keys optional: an unknown key is ignored, as LibreTranslate does (deep-translator always sends one).
+    ignored = post_json(api, "/translate", {"q": "Hi", "source": "en", "target": "pt", "api_key": "wrong"})
+    assert ignored.status_code == 200, ignored.content
+    settings.NMT_API_KEY_REQUIRED = True
     bad = post_json(api, "/translate", {"q": "Hi", "source": "en", "target": "pt", "api_key": "wrong"})
     assert bad.status_code == 403 and bad.json()["error"] == "Invalid API key"
-    settings.NMT_API_KEY_REQUIRED = True
     assert post_json(api, "/translate", {"q": "Hi", "source": "en", "target": "pt"}).status_code == 403
     assert api.post("/detect", {"q": "Hello"}).status_code == 403
     too_long = post_json(api, "/translate", {"q": "x" * 21, "source": "en", "target": "pt", "api_key": key})
@@ -224,7 +227,13 @@ def test_metrics_and_token(api, settings):
     assert 'nmt_jobs{state="done"}' in body and 'nmt_model_seconds_total{engine="bergamot-en-pt"}' in body
     assert "# TYPE nmt_document_jobs gauge" in body and "# TYPE nmt_benchmark_runs gauge" in body
     settings.NMT_METRICS_TOKEN = "s3cret"
-    assert api.get("/metrics").status_code == 403
+    refused = api.get("/metrics")
+    assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
+    assert "Bearer" in refused.json()["error"]
+    # Only the Bearer header: not the query string (access logs), not a bare Authorization value.
+    assert api.get("/metrics?token=s3cret").status_code == 401
+    assert api.get("/metrics", HTTP_AUTHORIZATION="s3cret").status_code == 401
+    assert api.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert api.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
 
 
