@@ -5,6 +5,9 @@ model.safetensors  weights (fp16 for shipping, fp32 during training)
 tokenizer.json     the shared subword vocabulary
 engine.json        what the registry lists: name, family, languages, parameters, decoding defaults
 model_card.json    data, training time, scores (also rendered to README.md)
+
+An AR transformer's folder is also a standard Hugging Face Marian folder (translator/marian_folder.py): the
+standard keys in config.json, the weights under MarianMTModel's names.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_model, save_model
 
+from . import marian_folder
 from .engine import EngineError
 from .models.architectures import get_architecture
 from .models.base import TranslationModel
@@ -38,13 +42,16 @@ def save_folder(
 ) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / CONFIG).write_text(json.dumps(model.config, indent=2, sort_keys=True) + "\n")
+    marian = model.architecture == "transformer"
+    config = marian_folder.standard_config(model.config) if marian else model.config
+    (folder / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     copy = model
     if half:
         import copy as copy_module
 
         copy = copy_module.deepcopy(model).half()
-    save_model(copy, str(folder / WEIGHTS))
+    # The Marian model itself, not our wrapper: its weight names are the standard ones.
+    save_model(copy.marian if marian else copy, str(folder / WEIGHTS), metadata={"format": "pt"})
     tokenizer.save(folder)
     engine = dict(
         engine,
@@ -71,6 +78,8 @@ def load_model_folder(folder: str | Path, device: torch.device | str = "cpu", dt
         raise EngineError(f"{config_path} is missing") from None
     except json.JSONDecodeError as exc:
         raise EngineError(f"{config_path} is not valid JSON: {exc}") from None
+    if config.get("model_type") == "marian" or config.get("architecture") == marian_folder.MARIAN_ARCHITECTURE:
+        return marian_folder.load_model(folder, device, dtype)  # ours and a user's: one loader
     model = model_class_for(config.get("architecture"))(config)
     weights = folder / WEIGHTS
     if not weights.exists():

@@ -16,6 +16,12 @@ COMMANDS = {
     "tune-decoding": ("translator.tune_decoding", "choose a numeric decoding default on the validation set"),
     "calibrate-calm": ("translator.calibrate_calm", "choose a calm checkpoint's exit threshold with Learn-then-Test"),
     "card": ("translator.model_card", "put an evaluate report's scores into a checkpoint's model card"),
+    "export-ct2": ("translator.ct2", "convert Marian checkpoints to CTranslate2 int8 (<name>-ct2 translators)"),
+    "register-marian": ("translator.marian_folder:main_register", "register a Hugging Face Marian / OPUS-MT folder"),
+    "hf-marian": (
+        "translator.marian_folder:main_standardize",
+        "make AR checkpoints standard Hugging Face Marian folders",
+    ),
     "list": ("translator.list_cli", "list the registered translators"),
 }
 
@@ -35,5 +41,5 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    return module.main(rest) or 0
+    module_name, _, function = COMMANDS[command][0].partition(":")
+    return getattr(importlib.import_module(module_name), function or "main")(rest) or 0

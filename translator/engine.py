@@ -16,8 +16,12 @@ from .spelling import Plan, protect
 
 AR = "AR"
 NAR = "NAR"
-# Load-time number formats of our torch engines on the CPU (translator.quantize); GPUs run fp16.
-PRECISIONS = ("fp32", "int8")
+# Load-time number formats of our torch engines on the CPU (translator.quantize); GPUs run fp16. The onnx ones
+# run CTC-GLAT's decode in ONNX Runtime with int8 weights, optionally over a lexical shortlist (models/ctc_onnx.py).
+PRECISIONS = ("fp32", "int8", "onnx-int8", "onnx-int8-shortlist")
+# Decoding options of every Marian AR engine (our transformers, users' Marian folders, their CTranslate2 copies).
+# no_repeat_ngram_size: out-of-domain and long inputs otherwise loop on repeated words.
+AR_DECODING_DEFAULTS = {"beam": 4, "length_penalty": 1.0, "no_repeat_ngram_size": 3, "max_len_a": 1.5, "max_len_b": 10}
 
 
 @dataclass(frozen=True)

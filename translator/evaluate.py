@@ -473,6 +473,8 @@ def _engine_info(name: str) -> EngineInfo:
 
 def validate(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any], str | None]], list[TestSet]]:
     """Every system, option and test set checked before the first measurement: raises UsageError."""
+    from .registry import fixed_precision
+
     specs, labels = [], set()
     for spec in args.system:
         try:
@@ -482,14 +484,15 @@ def validate(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any], 
         precision = options.pop("precision", None)
         if precision is not None and precision not in PRECISIONS:
             raise UsageError(f"--system {spec}: precision must be one of {', '.join(PRECISIONS)}")
-        if precision == "int8" and args.device != "cpu":
-            raise UsageError(f"--system {spec}: precision=int8 is for the CPU")
+        if precision not in (None, "fp32") and args.device != "cpu":
+            raise UsageError(f"--system {spec}: precision={precision} is for the CPU")
         try:
             info = _engine_info(name)
         except EngineError as exc:
             raise UsageError(f"--system {spec}: {exc}") from None
-        if name.startswith("bergamot-") and precision:
-            raise UsageError(f"--system {spec}: {name} runs its own int8 engine and takes no precision option")
+        fixed = fixed_precision(name)
+        if fixed and precision:
+            raise UsageError(f"--system {spec}: {fixed} and takes no precision option")
         unknown = sorted(set(options) - set(info.decoding_defaults))
         if unknown:
             accepted = ", ".join(sorted(info.decoding_defaults)) or "no options"

@@ -19,8 +19,8 @@ from .engine import PRECISIONS
 def check_precision(precision: str, device: torch.device) -> None:
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: use one of {', '.join(PRECISIONS)}")
-    if precision == "int8" and device.type != "cpu":
-        raise ValueError("precision int8 is for the CPU; on a GPU the models run in fp16")
+    if precision != "fp32" and device.type != "cpu":
+        raise ValueError(f"precision {precision} is for the CPU; on a GPU the models run in fp16")
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from transformers import MarianConfig, MarianMTModel
 
+from ..engine import AR_DECODING_DEFAULTS
 from ..tokenizer import EOS, PAD
 from .base import AR_FAMILY, SHARED_DEFAULTS, Batch, TranslationModel, pad_sequences
 
@@ -51,15 +52,16 @@ def marian_config(c: dict) -> MarianConfig:
 class ARTransformer(TranslationModel):
     architecture = "transformer"
     family = AR_FAMILY
-    # no_repeat_ngram_size: out-of-domain and long inputs otherwise loop on repeated words.
-    decoding_defaults = {"beam": 4, "length_penalty": 1.0, "no_repeat_ngram_size": 3, "max_len_a": 1.5, "max_len_b": 10}
+    decoding_defaults = dict(AR_DECODING_DEFAULTS)
     targets_with_eos = True
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, marian: MarianMTModel | None = None):
+        """``marian``: an already loaded model (a Hugging Face Marian folder, translator/marian_folder.py) whose
+        dimensions ``config`` describes; without it, a new one is built from ``config``."""
         config = {**DEFAULTS, **config}
         super().__init__(config)
         c = self.config
-        self.marian = MarianMTModel(marian_config(c))
+        self.marian = marian if marian is not None else MarianMTModel(marian_config(c))
 
     def loss(self, batch: Batch, step: int):
         tgt = batch.tgt
@@ -99,7 +101,8 @@ class ARTransformer(TranslationModel):
     ):
         # Each sentence gets its own length budget, so its output does not depend on the batch it is in.
         limits = [
-            min(int(max_len_a * n + max_len_b), self.config["max_positions"] - 1) for n in src.ne(PAD).sum(1).tolist()
+            min(int(max_len_a * n + max_len_b), self.config["max_positions"] - 1)
+            for n in src.ne(self.marian.config.pad_token_id).sum(1).tolist()
         ]
         beam, no_repeat_ngram_size = int(beam), int(no_repeat_ngram_size)
         if self.use_hf_generate:
@@ -114,9 +117,10 @@ class ARTransformer(TranslationModel):
 
     def _hf_generate(self, src, beam, length_penalty, no_repeat_ngram_size, max_new):
         marian: Any = self.marian  # transformers' generate() is typed for its generic mixin, not for Marian
+        pad = self.marian.config.pad_token_id
         out = marian.generate(
             input_ids=src,
-            attention_mask=src.ne(PAD),
+            attention_mask=src.ne(pad),
             num_beams=beam,
             do_sample=False,
             length_penalty=length_penalty,
@@ -125,7 +129,8 @@ class ARTransformer(TranslationModel):
             **({"early_stopping": True} if beam > 1 else {}),
             use_cache=True,
         )
-        return [_until_eos(row[1:]) for row in out.tolist()]  # row[0] is the start token
+        eos = self.marian.config.eos_token_id
+        return [_until_eos(row[1:], eos, pad) for row in out.tolist()]  # row[0] is the start token
 
     @torch.no_grad()
     def sequence_score(self, src: torch.Tensor, hyps: list[list[int]]) -> torch.Tensor:
@@ -135,6 +140,13 @@ class ARTransformer(TranslationModel):
         logits = self.marian(input_ids=src, attention_mask=src.ne(PAD), decoder_input_ids=decoder_input).logits
         logp = logits.float().log_softmax(-1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
         return (logp * tgt.ne(PAD)).sum(1)
+
+
+class HFMarian(ARTransformer):
+    """A user's Hugging Face Marian model (OPUS-MT …), loaded by translator/marian_folder.py: the same model class
+    and decoders as ours, its own special ids (read from its config by IncrementalDecoder)."""
+
+    architecture = "marian"
 
 
 class IncrementalDecoder:
@@ -157,13 +169,18 @@ class IncrementalDecoder:
         self.positions = decoder.embed_positions.weight
         self.heads = marian.config.decoder_attention_heads
         self.act = self.layers[0].activation_fn
+        # Our vocabularies have pad 0 / eos 1; an OPUS-MT model's pad is its last id, its eos 0. Marian starts
+        # decoding from the pad token.
+        config = marian.config
+        self.pad, self.eos = config.pad_token_id, config.eos_token_id
+        self.start = config.decoder_start_token_id if config.decoder_start_token_id is not None else self.pad
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, D) -> (N, H, T, D/H)
         n, t, d = x.shape
         return x.view(n, t, self.heads, d // self.heads).transpose(1, 2)
 
     def encode(self, src: torch.Tensor):
-        mask = src.ne(PAD)
+        mask = src.ne(self.pad)
         memory = self.marian.model.encoder(input_ids=src, attention_mask=mask).last_hidden_state
         cross = [
             (self._split(layer.encoder_attn.k_proj(memory)), self._split(layer.encoder_attn.v_proj(memory)))
@@ -217,21 +234,21 @@ class IncrementalDecoder:
         cross, cross_mask = self.encode(src)
         batch = src.size(0)
         cache = [None] * len(self.layers)
-        tokens = torch.full((batch,), PAD, dtype=torch.long, device=src.device)
+        tokens = torch.full((batch,), self.start, dtype=torch.long, device=src.device)
         out = torch.empty((batch, 0), dtype=torch.long, device=src.device)
         done = torch.zeros(batch, dtype=torch.bool, device=src.device)
         limit = torch.tensor(limits, device=src.device)
         for position in range(max(limits)):
             logp = self.step(tokens, position, cache, cross, cross_mask)
-            logp[:, PAD] = -math.inf
+            logp[:, self.pad] = -math.inf
             if no_repeat_ngram_size:
                 ban_repeated_ngrams(logp, out.tolist(), no_repeat_ngram_size)
-            tokens = logp.argmax(-1).masked_fill(done, PAD)
+            tokens = logp.argmax(-1).masked_fill(done, self.pad)
             out = torch.cat([out, tokens[:, None]], 1)
-            done |= tokens.eq(EOS) | limit.le(position + 1)
+            done |= tokens.eq(self.eos) | limit.le(position + 1)
             if bool(done.all()):
                 break
-        return [_until_eos(row) for row in out.tolist()]
+        return [_until_eos(row, self.eos, self.pad) for row in out.tolist()]
 
     def beam(
         self,
@@ -250,7 +267,7 @@ class IncrementalDecoder:
         cross = self._reorder(cross, rows)
         cross_mask = cross_mask.index_select(0, rows)
         cache = [None] * len(self.layers)
-        tokens = torch.full((batch * beam,), PAD, dtype=torch.long, device=device)
+        tokens = torch.full((batch * beam,), self.start, dtype=torch.long, device=device)
         scores = torch.zeros(batch, beam, device=device)
         scores[:, 1:] = -math.inf  # all beams start identical: keep only the first alive at step 0
         prefixes: list[list[int]] = [[] for _ in range(batch * beam)]
@@ -258,7 +275,7 @@ class IncrementalDecoder:
         active = [True] * batch
         for position in range(max(limits)):
             logp = self.step(tokens, position, cache, cross, cross_mask)
-            logp[:, PAD] = -math.inf
+            logp[:, self.pad] = -math.inf
             if no_repeat_ngram_size:
                 ban_repeated_ngrams(logp, prefixes, no_repeat_ngram_size)
             vocab = logp.size(-1)
@@ -274,7 +291,7 @@ class IncrementalDecoder:
                     if not active[b] or score == -math.inf:
                         score, flat = -math.inf, 0  # a dead slot: carried along, never chosen again
                     row, token = b * beam + flat // vocab, flat % vocab
-                    if active[b] and token == EOS:
+                    if active[b] and token == self.eos:
                         # Only an EOS among the K best candidates finishes a hypothesis; a lower one
                         # would fill the finished list with poor endings and stop the search early.
                         if rank < beam:
@@ -288,7 +305,7 @@ class IncrementalDecoder:
                     kept += 1
                 while kept < beam:  # only when everything left was -inf
                     next_rows.append(b * beam)
-                    next_tokens.append(PAD)
+                    next_tokens.append(self.pad)
                     next_scores.append(-math.inf)
                     next_prefixes.append(prefixes[b * beam])
                     kept += 1
@@ -320,10 +337,10 @@ def ban_repeated_ngrams(logp: torch.Tensor, prefixes: list[list[int]], n: int) -
             logp[row, banned] = -math.inf
 
 
-def _until_eos(row: list[int]) -> list[int]:
+def _until_eos(row: list[int], eos: int = EOS, pad: int = PAD) -> list[int]:
     out = []
     for token in row:
-        if token in (EOS, PAD):
+        if token in (eos, pad):
             break
         out.append(token)
     return out

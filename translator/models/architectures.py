@@ -41,6 +41,8 @@ ARCHITECTURES: dict[str, Architecture] = {
     arch.name: arch
     for arch in (
         Architecture("transformer", "ar_transformer:ARTransformer"),
+        # A user's Hugging Face Marian folder (OPUS-MT …): the same model class, loaded by translator/marian_folder.py.
+        Architecture("marian", "ar_transformer:HFMarian"),
         Architecture("calm", "calm:CALM"),
         Architecture("cmlm", "cmlm:CMLM"),
         Architecture("ctc-glat", "ctc_glat:CTCGlat"),

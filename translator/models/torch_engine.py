@@ -14,7 +14,7 @@ import torch
 from ..checkpoint import load_model_folder
 from ..device import inference_dtype, resolve_device
 from ..engine import Engine, EngineError, RefinementStep
-from ..engine_file import info_from_engine_file, read_engine_file
+from ..marian_folder import engine_info
 from ..quantize import check_precision, quantize_int8
 from ..spelling import spellable_from_vocabulary
 from ..tokenizer import SubwordTokenizer
@@ -72,14 +72,18 @@ class TorchEngine(Engine):
 def load(folder: Path, device: str | None = None, precision: str | None = None) -> TorchEngine:
     """``precision``: "fp32", or "int8" on the CPU (see quantize); None = fp32 on a CPU, fp16 on a GPU."""
     torch_device = resolve_device(device)
-    info = info_from_engine_file(read_engine_file(folder), Path(folder).name)
+    info = engine_info(folder)  # engine.json, or a dropped-in Marian folder's own files
     if precision:
         try:
             check_precision(precision, torch_device)
         except ValueError as exc:
             raise EngineError(f"{info.name}: {exc}") from None
-    dtype = torch.float32 if precision in ("fp32", "int8") else inference_dtype(torch_device)
+    dtype = torch.float32 if precision else inference_dtype(torch_device)
     model, tokenizer = load_model_folder(folder, torch_device, dtype)
+    if precision and precision.startswith("onnx-"):
+        from . import ctc_onnx
+
+        return ctc_onnx.load(model, tokenizer, info, torch_device, Path(folder), precision)
     if precision == "int8":
         model = quantize_int8(model)
     # A family with its own engine (INarIG: word completion) names it; the others translate.
