@@ -218,7 +218,11 @@ def footprint(engine: Engine) -> Footprint:
     """Parameters and in-memory size of the model: counted for torch models, else the engine's own figure.
 
     Sizes come from the state dict, so int8-quantized layers (packed weights, not Parameters) count at their
-    real size; a tensor shared under several names (tied embeddings) counts once."""
+    real size; a tensor shared under several names (tied embeddings) counts once. An engine that runs its own
+    model files (CTranslate2, ONNX Runtime) says their size (``size_mb``)."""
+    own = getattr(engine, "size_mb", None)
+    if own is not None:
+        return Footprint(parameters=engine.info.parameters, size_mb=round(float(own), 2))
     model = getattr(engine, "model", None)
     if model is not None and hasattr(model, "state_dict"):
         seen: set[int] = set()

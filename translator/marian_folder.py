@@ -146,8 +146,8 @@ def load_model(folder: Path, device: Any = "cpu", dtype: torch.dtype | None = No
             output_loading_info=True,
             dtype=torch.float32,
         )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise EngineError(f"{folder}: the Marian model could not be loaded: {exc}") from None
+    except Exception as exc:  # safetensors and torch raise several types for truncated or corrupt files
+        raise EngineError(f"{weights_file(folder)} could not be read as a Marian model: {exc}") from None
     missing = sorted(set(loading.get("missing_keys") or ()) - _tied_names(marian))
     mismatched = loading.get("mismatched_keys") or []
     if missing or mismatched:

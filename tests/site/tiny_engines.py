@@ -12,6 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINTS = Path(os.environ.setdefault("NMT_CHECKPOINTS_DIR", str(ROOT / "var" / f"test-checkpoints-{os.getpid()}")))
+# CTranslate2 copies the worker makes at first use (translator/ct2.py) go next to them, not into var/ct2.
+CT2_DIR = Path(os.environ.setdefault("NMT_CT2_DIR", f"{CHECKPOINTS}-ct2"))
 
 
 def saved_tiny_engines(architectures: dict[str, str], steps: int):

@@ -48,6 +48,8 @@ class CTranslate2Engine(Engine):
         positions = int(config.get("max_positions") or config.get("max_position_embeddings", 512))
         self.max_positions = positions
         self.max_source_tokens = int(config.get("max_source_tokens") or positions)
+        # What evaluate reports as the model's size: the converted files, not the torch checkpoint.
+        self.size_mb = sum(p.stat().st_size for p in self.converted.iterdir() if p.is_file()) / 2**20
         self._translator = None
         self._threads = 0
         self._lock = threading.Lock()

@@ -77,11 +77,12 @@ def _stamp(folder: Path) -> dict:
     }
 
 
-def export(model, folder: Path, out: Path) -> Path:
-    """Both int8 graphs (full vocabulary, shortlist) of a CTC-GLAT model in ``out``, unless already current."""
+def export(model, folder: Path, out: Path, int8: bool = True) -> Path:
+    """Both graphs (full vocabulary, shortlist) of a CTC-GLAT model in ``out``, unless already current: int8
+    (``<kind>-int8.onnx``), or fp32 (``<kind>.onnx``, for the tests: the export itself is exact)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    stamp = _stamp(folder)
+    stamp = dict(_stamp(folder), int8=int8)
     with locked(out):
         try:
             if json.loads((out / "stamp.json").read_text()) == stamp:
@@ -122,10 +123,12 @@ def export(model, folder: Path, out: Path) -> Path:
 class OnnxCTCEngine(TorchEngine):
     """The torch engine's interface and tokenization; the greedy decode runs in ONNX Runtime."""
 
-    def __init__(self, model, tokenizer, info, device, graphs: Path, precision: str):
+    def __init__(self, model, tokenizer, info, device, graphs: Path, precision: str, int8: bool = True):
         super().__init__(model, tokenizer, info, device)
         self.precision = precision
-        self.graph = graphs / ("shortlist-int8.onnx" if precision == "onnx-int8-shortlist" else "full-int8.onnx")
+        kind = "shortlist" if precision == "onnx-int8-shortlist" else "full"
+        self.graph = graphs / (f"{kind}-int8.onnx" if int8 else f"{kind}.onnx")
+        self.size_mb = self.graph.stat().st_size / 2**20  # evaluate's footprint: the graph ONNX Runtime runs
         self.upsample = int(model.config["upsample"])
         vocab = int(model.config["vocab_size"])
         self.banned = np.zeros(vocab, dtype=np.float32)
