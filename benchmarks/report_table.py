@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from translator.report import EvaluationReport  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-README_REPORTS = ("en-de-models.json", "en-pt-models.json")  # shipped measurements, one per language pair
+# Shipped measurements: the models on their test sets, then the engine race (docs/engine-race.md), one run per pair.
+README_REPORTS = ("en-de-models.json", "en-pt-models.json", "engine-race-en-de.json", "engine-race-en-pt.json")
 START = "<!-- results:start (python benchmarks/report_table.py --write README.md) -->"
 END = "<!-- results:end -->"
 

@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import struct
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,12 +141,13 @@ def load_model(folder: Path, device: Any = "cpu", dtype: torch.dtype | None = No
     folder = Path(folder)
     config = check_folder(folder)
     try:
-        marian, loading = MarianMTModel.from_pretrained(
+        loaded: Any = MarianMTModel.from_pretrained(
             str(folder),
             key_mapping={f"^{re.escape(LEGACY_PREFIX)}": ""},
             output_loading_info=True,
             dtype=torch.float32,
         )
+        marian, loading = loaded  # (model, loading info): output_loading_info=True
     except Exception as exc:  # safetensors and torch raise several types for truncated or corrupt files
         raise EngineError(f"{weights_file(folder)} could not be read as a Marian model: {exc}") from None
     missing = sorted(set(loading.get("missing_keys") or ()) - _tied_names(marian))
@@ -200,6 +202,16 @@ class MarianVocab:
     def vocabulary(self) -> dict[str, int]:
         return self._tok.get_vocab()
 
+    def id_to_token(self, i: int) -> str:
+        return self._tok.convert_ids_to_tokens(i)
+
+    @property
+    def special_tokens(self) -> set[str]:
+        return {self._tok.eos_token, self._tok.unk_token, self._tok.pad_token}
+
+    def normalize(self, text: str) -> str:
+        return unicodedata.normalize("NFKC", text)  # sentencepiece's default normalization (nmt_nfkc)
+
 
 def load_tokenizer(folder: Path):
     """A user's sentencepiece vocabulary when the folder has one, else ours (tokenizer.json)."""
@@ -212,6 +224,16 @@ def load_tokenizer(folder: Path):
         return SubwordTokenizer.load(folder)
     except (FileNotFoundError, ValueError) as exc:
         raise EngineError(str(exc)) from None
+
+
+def spellable(tokenizer):
+    """The engine's ``spellable`` test (translator/spelling.py) from either kind of tokenizer: the characters of
+    its ordinary pieces (our vocabularies keep specials at ids 0-5, OPUS-MT's name theirs)."""
+    from .spelling import spellable_from_vocabulary
+
+    specials = getattr(tokenizer, "special_tokens", None) or {tokenizer.id_to_token(i) for i in range(6)}
+    pieces = [piece for piece in tokenizer.vocabulary() if piece not in specials]
+    return spellable_from_vocabulary(pieces, tokenizer.normalize)
 
 
 def token_list(tokenizer) -> list[str]:

@@ -25,7 +25,13 @@ def ctc_folder(tmp_path_factory):
     model = build(CTCGlat, dict(TINY, glat_anneal_steps=400))
     train(model, 400)
     folder = tmp_path_factory.mktemp("ckpt") / "tiny-ctc-en-de"
-    save_folder(folder, model.eval(), word_tokenizer(), {"name": "tiny-ctc-en-de", "source_lang": "en", "target_lang": "de"}, half=False)
+    save_folder(
+        folder,
+        model.eval(),
+        word_tokenizer(),
+        {"name": "tiny-ctc-en-de", "source_lang": "en", "target_lang": "de"},
+        half=False,
+    )
     return folder
 
 
@@ -53,15 +59,22 @@ def test_onnx_graph_decodes_exactly_like_the_torch_model(ctc_folder, var):
     expected = torch_engine.translate_batch(sources).outputs
     for precision in ctc_onnx.ONNX_PRECISIONS:
         engine = ctc_onnx.OnnxCTCEngine(
-            torch_engine.model, torch_engine.tokenizer, torch_engine.info, torch_engine.device, graphs, precision, int8=False
+            torch_engine.model,
+            torch_engine.tokenizer,
+            torch_engine.info,
+            torch_engine.device,
+            graphs,
+            precision,
+            int8=False,
         )
         if precision == "onnx-int8-shortlist":
             vocab = torch_engine.tokenizer.vocab_size
             engine.shortlist = (np.arange(vocab, dtype=np.int32)[None, :].repeat(vocab, 0), np.zeros(0, dtype=np.int32))
         assert engine.translate_batch(sources).outputs == expected
-        assert engine.translate_batch(sources, blank_penalty=1.5).outputs == torch_engine.translate_batch(
-            sources, blank_penalty=1.5
-        ).outputs
+        assert (
+            engine.translate_batch(sources, blank_penalty=1.5).outputs
+            == torch_engine.translate_batch(sources, blank_penalty=1.5).outputs
+        )
 
 
 def test_onnx_int8_engine_translates_and_exports_once(ctc_folder, var):
@@ -112,6 +125,12 @@ def test_shortlist_build_and_candidates():
 def test_onnx_precisions_are_for_ctc_glat_only(tmp_path, var):
     from tests.translator.test_models_synthetic import ARTransformer
 
-    folder = save_folder(tmp_path / "ar", build(ARTransformer, TINY), word_tokenizer(), {"name": "ar"}, half=False)
+    folder = save_folder(
+        tmp_path / "ar",
+        build(ARTransformer, TINY),
+        word_tokenizer(),
+        {"name": "ar", "source_lang": "en", "target_lang": "de"},
+        half=False,
+    )
     with pytest.raises(EngineError, match="for CTC-GLAT"):
         registry.load_folder(folder, precision="onnx-int8")

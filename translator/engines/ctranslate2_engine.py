@@ -40,6 +40,7 @@ class CTranslate2Engine(Engine):
         self.folder, self.converted = Path(folder), Path(converted)
         self.device = "cuda" if device.startswith("cuda") else "cpu"
         self.tokenizer = marian_folder.load_tokenizer(folder)
+        self.spellable = marian_folder.spellable(self.tokenizer)
         self.vocabulary = marian_folder.token_list(self.tokenizer)
         self.token_ids = {token: i for i, token in enumerate(self.vocabulary)}
         specials = json.loads((self.converted / "nmt_tokens.json").read_text())

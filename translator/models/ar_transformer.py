@@ -102,7 +102,7 @@ class ARTransformer(TranslationModel):
         # Each sentence gets its own length budget, so its output does not depend on the batch it is in.
         limits = [
             min(int(max_len_a * n + max_len_b), self.config["max_positions"] - 1)
-            for n in src.ne(self.marian.config.pad_token_id).sum(1).tolist()
+            for n in src.ne(special_ids(self.marian.config)[0]).sum(1).tolist()
         ]
         beam, no_repeat_ngram_size = int(beam), int(no_repeat_ngram_size)
         if self.use_hf_generate:
@@ -117,7 +117,7 @@ class ARTransformer(TranslationModel):
 
     def _hf_generate(self, src, beam, length_penalty, no_repeat_ngram_size, max_new):
         marian: Any = self.marian  # transformers' generate() is typed for its generic mixin, not for Marian
-        pad = self.marian.config.pad_token_id
+        pad, eos, _ = special_ids(self.marian.config)
         out = marian.generate(
             input_ids=src,
             attention_mask=src.ne(pad),
@@ -129,7 +129,6 @@ class ARTransformer(TranslationModel):
             **({"early_stopping": True} if beam > 1 else {}),
             use_cache=True,
         )
-        eos = self.marian.config.eos_token_id
         return [_until_eos(row[1:], eos, pad) for row in out.tolist()]  # row[0] is the start token
 
     @torch.no_grad()
@@ -171,9 +170,7 @@ class IncrementalDecoder:
         self.act = self.layers[0].activation_fn
         # Our vocabularies have pad 0 / eos 1; an OPUS-MT model's pad is its last id, its eos 0. Marian starts
         # decoding from the pad token.
-        config = marian.config
-        self.pad, self.eos = config.pad_token_id, config.eos_token_id
-        self.start = config.decoder_start_token_id if config.decoder_start_token_id is not None else self.pad
+        self.pad, self.eos, self.start = special_ids(marian.config)
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, D) -> (N, H, T, D/H)
         n, t, d = x.shape
@@ -324,6 +321,14 @@ class IncrementalDecoder:
             scores = torch.tensor(next_scores, device=device).view(batch, beam)
             prefixes = next_prefixes
         return [max(done, key=lambda item: item[0])[1] if done else [] for done in finished]
+
+
+def special_ids(config: MarianConfig) -> tuple[int, int, int]:
+    """(pad, eos, decoder start) of a Marian model: ours are 0, 1, 0; an OPUS-MT model's pad is its last id."""
+    pad = config.pad_token_id if isinstance(config.pad_token_id, int) else PAD
+    eos = config.eos_token_id if isinstance(config.eos_token_id, int) else EOS
+    start = config.decoder_start_token_id if isinstance(config.decoder_start_token_id, int) else pad
+    return pad, eos, start
 
 
 def ban_repeated_ngrams(logp: torch.Tensor, prefixes: list[list[int]], n: int) -> None:

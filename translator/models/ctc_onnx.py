@@ -89,7 +89,7 @@ def export(model, folder: Path, out: Path, int8: bool = True) -> Path:
                 return out
         except (OSError, json.JSONDecodeError):
             pass
-        log.warning("exporting %s to ONNX int8 in %s (first use, or its weights changed)", folder, out)
+        log.warning("exporting %s to ONNX in %s (first use, or its weights changed)", folder, out)
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -109,11 +109,14 @@ def export(model, folder: Path, out: Path, int8: bool = True) -> Path:
                     opset_version=OPSET,
                     dynamo=False,
                 )
-            # MatMul only: embeddings stay fp32, as in torch's int8 (translator/quantize.py).
-            quantize_dynamic(
-                str(fp32), str(tmp / f"{kind}-int8.onnx"), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
-            )
-            fp32.unlink()
+            if int8:  # MatMul only: embeddings stay fp32, as in torch's int8 (translator/quantize.py)
+                quantize_dynamic(
+                    str(fp32),
+                    str(tmp / f"{kind}-int8.onnx"),
+                    weight_type=QuantType.QInt8,
+                    op_types_to_quantize=["MatMul"],
+                )
+                fp32.unlink()
         (tmp / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
         shutil.rmtree(out, ignore_errors=True)
         tmp.replace(out)
@@ -190,8 +193,8 @@ class OnnxCTCEngine(TorchEngine):
                 outputs[i] = ctc_collapse(frames[row, : len(ids[i]) * self.upsample].tolist())
         empty = [i for i, out in enumerate(outputs) if not out]
         if empty:  # all blanks: the torch model picks the single most likely token, as its generate() does
-            src = pad_sequences([ids[i] for i in empty], self.tokenizer.pad_id, self.device)
-            for i, out in zip(empty, self.model.generate(src, blank_penalty=penalty)[0], strict=True):
+            rows = pad_sequences([ids[i] for i in empty], self.tokenizer.pad_id, self.device)
+            for i, out in zip(empty, self.model.generate(rows, blank_penalty=penalty)[0], strict=True):
                 outputs[i] = out
         details = [
             {

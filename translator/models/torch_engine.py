@@ -14,9 +14,8 @@ import torch
 from ..checkpoint import load_model_folder
 from ..device import inference_dtype, resolve_device
 from ..engine import Engine, EngineError, RefinementStep
-from ..marian_folder import engine_info
+from ..marian_folder import engine_info, spellable
 from ..quantize import check_precision, quantize_int8
-from ..spelling import spellable_from_vocabulary
 from ..tokenizer import SubwordTokenizer
 from .base import pad_sequences
 
@@ -30,10 +29,7 @@ class TorchEngine(Engine):
         self.info = info
         self.device = device
         self.max_source_tokens = int(model.config.get("max_source_tokens", 200))
-        specials = {tokenizer.id_to_token(i) for i in range(6)}
-        self.spellable = spellable_from_vocabulary(
-            [piece for piece in tokenizer.vocabulary() if piece not in specials], tokenizer.normalize
-        )
+        self.spellable = spellable(tokenizer)
 
     def _encode(self, sentences: list[str]) -> tuple[list[list[int]], list[bool]]:
         ids, truncated = [], []
