@@ -73,11 +73,14 @@ def test_compare_mode_shows_every_translator_with_latency(browser, live_url, tin
     open_page(browser, live_url, "?source=en&target=de")
     browser.find_element(By.ID, "compare-toggle").click()
     boxes = browser.find_elements(By.CSS_SELECTOR, "#compare-list input")
-    assert sorted(b.get_attribute("value") for b in boxes) == sorted(tiny_engines)
+    # Every translator of the pair: the tiny engines and the AR transformer's CTranslate2 copy.
+    expected = sorted([*tiny_engines, "tiny-ar-en-de-ct2"])
+    assert sorted(b.get_attribute("value") for b in boxes) == expected
     assert all(b.is_selected() for b in boxes)
     browser.find_element(By.ID, "text").send_keys("t6 t7 t8 t9")
     browser.find_element(By.ID, "submit").click()
-    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#compare-results .card[data-state=done]")) == 2)
+    done = "#compare-results .card[data-state=done]"
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, done)) == len(expected))
     for card in browser.find_elements(By.CSS_SELECTOR, "#compare-results .card"):
         assert card.find_element(By.CSS_SELECTOR, ".result").text.strip()
         assert "ms" in card.find_element(By.CSS_SELECTOR, ".lat").text
