@@ -2,8 +2,10 @@
 
 import argparse
 import json
+import sys
 
-from .registry import list_engines
+from .engine import EngineError
+from .registry import checkpoint_folders, folder_info, list_engines
 
 
 def main(argv):
@@ -11,6 +13,12 @@ def main(argv):
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     infos = list_engines()
+    # A folder the registry cannot list (e.g. a dropped-in Marian folder whose languages it cannot tell) says why.
+    for name, folder in checkpoint_folders().items():
+        try:
+            folder_info(folder, name)
+        except EngineError as exc:
+            print(f"not listed: {exc}", file=sys.stderr)
     if args.json:
         print(json.dumps([i.as_dict() for i in infos], indent=2))
     else:

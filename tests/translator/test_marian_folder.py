@@ -198,3 +198,12 @@ def test_shipped_fast_ar_converts_to_ctranslate2_exactly(tmp_path):
         agreement(engine.translate_batch(texts, beam=4).outputs, torch_engine.translate_batch(texts, beam=4).outputs)
         >= 2 / 3
     )
+
+
+def test_dropped_folder_without_languages_is_not_listed_and_list_says_why(user_folder, checkpoints, capsys):
+    shutil.copytree(user_folder, checkpoints / "mymodel")
+    (checkpoints / "mymodel" / "tokenizer_config.json").write_text("{}")
+    assert "mymodel" not in {info.name for info in registry.list_engines()}
+    assert cli(["list"]) == 0
+    err = capsys.readouterr().err
+    assert "mymodel" in err and "--source XX --target YY" in err
