@@ -39,7 +39,9 @@ def saved_tiny_engines(architectures: dict[str, str], steps: int):
     yield list(architectures)
     for name in architectures:
         shutil.rmtree(CHECKPOINTS / name, ignore_errors=True)
-    try:
-        CHECKPOINTS.rmdir()  # the per-run folder, once empty (other modules may still hold engines in it)
-    except OSError:
-        pass
+        shutil.rmtree(CT2_DIR / name, ignore_errors=True)  # a worker's CTranslate2 copy of an AR engine
+    for folder in (CHECKPOINTS, CT2_DIR):
+        try:
+            folder.rmdir()  # the per-run folder, once empty (other modules may still hold engines in it)
+        except OSError:
+            pass
