@@ -1,5 +1,5 @@
 """Environment variables, declared once: settings.py reads every variable through :class:`Env`, which records
-its name, default and meaning, so the configuration table in the README is rendered from the same declaration
+its name, default and meaning, so the configuration table (docs/configuration.md) is rendered from the same declaration
 (``python -m nmt_site.env``) and cannot drift from what the code reads."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class Env:
         return "\n".join(lines) + "\n"
 
 
-TABLE_START = "<!-- config-table:start (python -m nmt_site.env --write README.md) -->"
+TABLE_START = "<!-- config-table:start (python -m nmt_site.env --write docs/configuration.md) -->"
 TABLE_END = "<!-- config-table:end -->"
 
 

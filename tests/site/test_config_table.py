@@ -1,4 +1,4 @@
-"""The README's configuration table is rendered from the one declaration in nmt_site/settings.py."""
+"""The The configuration table (docs/configuration.md) is rendered from the one declaration in nmt_site/settings.py."""
 
 from pathlib import Path
 
@@ -7,13 +7,13 @@ import pytest
 from nmt_site import env as env_module
 from nmt_site import settings as site_settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def test_readme_table_is_the_rendered_declaration():
     text = README.read_text()
     assert env_module.replace_table(text, site_settings.env.table()) == text, (
-        "README's configuration table is stale: python -m nmt_site.env --write README.md"
+        "The configuration table (docs/configuration.md) is stale: python -m nmt_site.env --write docs/configuration.md"
     )
 
 
