@@ -52,7 +52,11 @@
   function fillCompareList() {
     const chosen = new Set([...compareList.querySelectorAll("input:checked")].map((i) => i.value));
     compareList.querySelectorAll("label").forEach((l) => l.remove());
-    for (const t of pairTranslators()) {
+    const pair = pairTranslators();
+    // After a pair change none of the ticked translators may belong to the new pair: tick them all then,
+    // or compare mode would send nothing.
+    if (!pair.some((t) => chosen.has(t.name))) chosen.clear();
+    for (const t of pair) {
       const label = document.createElement("label");
       label.className = "check";
       const box = document.createElement("input");
@@ -307,6 +311,18 @@
     return data.job;
   }
 
+  function clearResult() {
+    jobs.clear();
+    output.textContent = "";
+    output.dataset.state = "empty";
+    latency.textContent = "";
+    status.textContent = "";
+    compareResults.innerHTML = "";
+    compareResults.hidden = true;
+    refineSteps.innerHTML = "";
+    refineBox.hidden = true;
+  }
+
   async function translate() {
     clearTimeout(debounceTimer);
     if (!text.value.trim() || text.value.length > maxChars) return;
@@ -318,7 +334,16 @@
       if (srcSel.value === "auto") await detectSource();
       if (mine !== generation) return;
       const s = sourceLang(), t = tgtSel.value;
-      if (!trSel.value) throw new Error(`No translator for ${name(s)} → ${name(t)}.`);
+      if (!trSel.value) {
+        clearResult();  // the previous translation is of another text: it must not stay on screen
+        throw new Error(srcSel.value === "auto"
+          ? `Detected ${name(s)}, but no translator goes from ${name(s)} to ${name(t)}. ` +
+            "Choose the source language, or another target."
+          : `No translator for ${name(s)} → ${name(t)}.`);
+      }
+      if (compareToggle.checked && !compareList.querySelector("input:checked")) {
+        throw new Error("Compare translators is on, but no translator is ticked: tick at least one.");
+      }
       jobs.clear();
       seenSteps.clear();
       refineSteps.innerHTML = "";

@@ -86,6 +86,46 @@ def test_compare_mode_shows_every_translator_with_latency(browser, live_url, tin
         assert "ms" in card.find_element(By.CSS_SELECTOR, ".lat").text
 
 
+def test_compare_list_is_hidden_with_compare_off_and_ticked_after_a_pair_change(browser, live_url, tiny_engines):
+    open_page(browser, live_url, "?source=en&target=de")
+    compare_list = browser.find_element(By.ID, "compare-list")
+    # The hidden attribute must win over the list's display:flex.
+    assert not compare_list.is_displayed()
+    browser.find_element(By.ID, "compare-toggle").click()
+    assert compare_list.is_displayed()
+    # A new target: the old pair's ticked translators are gone, the new pair's are ticked, not none.
+    Select(browser.find_element(By.ID, "target")).select_by_value("pt")
+    boxes = browser.find_elements(By.CSS_SELECTOR, "#compare-list input")
+    assert boxes and all(b.is_selected() for b in boxes)
+    assert all(not b.get_attribute("value").endswith("-en-de") for b in boxes)
+    # Nothing ticked: the user is told, not left with a silent no-op.
+    for box in boxes:
+        box.click()
+    browser.find_element(By.ID, "text").send_keys("The house is big.")
+    browser.find_element(By.ID, "submit").click()
+    error = wait(browser, EC.visibility_of_element_located((By.ID, "error")))
+    assert "tick at least one" in error.text
+    browser.find_element(By.ID, "compare-toggle").click()
+    assert not compare_list.is_displayed()
+
+
+def test_detected_language_without_translator_says_so_and_clears_the_old_result(browser, live_url):
+    open_page(browser, live_url, "?source=en&target=pt")
+    text = browser.find_element(By.ID, "text")
+    text.send_keys("The house is big.")
+    browser.find_element(By.ID, "submit").click()
+    wait(browser, output_done)
+    # Portuguese text, detected, into Portuguese: no translator for that pair.
+    Select(browser.find_element(By.ID, "source")).select_by_value("auto")
+    text.clear()
+    text.send_keys("Eu gosto muito de café.")
+    browser.find_element(By.ID, "submit").click()
+    error = wait(browser, EC.visibility_of_element_located((By.ID, "error")))
+    assert "Detected Portuguese" in error.text and "no translator goes from Portuguese to Portuguese" in error.text
+    assert browser.find_element(By.ID, "output").text.strip() == ""
+    assert browser.find_element(By.ID, "latency").text == ""
+
+
 def test_refinement_steps_appear_for_cmlm(browser, live_url, tiny_engines):
     open_page(browser, live_url, "?source=en&target=de&translator=tiny-cmlm-en-de")
     refine = browser.find_element(By.ID, "refine-toggle")
