@@ -379,8 +379,10 @@ def bucket_data(results: list[BenchmarkResult]) -> dict:
 
 def segment_page(run: BenchmarkRun, test_set: str | None, page: int, per_page: int = 25) -> dict:
     segs = {s.test_set: s for s in run.segments.all()}
+    # A run imported from a report file (the shipped measurements) has its scores but no per-segment outputs.
+    imported_from = run.settings.get("imported_from")
     if not segs:
-        return {"test_sets": [], "test_set": None, "page": None, "items": []}
+        return {"test_sets": [], "test_set": None, "page": None, "items": [], "imported_from": imported_from}
     test_set = test_set if test_set in segs else next(iter(segs))
     seg = segs[test_set]
     paginator = Paginator(range(len(seg.sources)), per_page)
@@ -401,4 +403,11 @@ def segment_page(run: BenchmarkRun, test_set: str | None, page: int, per_page: i
                 "outputs": [{"system": label, "text": seg.outputs[label][i], **scores[label][n]} for label in labels],
             }
         )
-    return {"test_sets": list(segs), "test_set": test_set, "page": page_obj, "items": items}
+    return {
+        "test_sets": list(segs),
+        "test_set": test_set,
+        "page": page_obj,
+        "items": items,
+        "has_outputs": bool(seg.sources) and any(seg.outputs.values()),
+        "imported_from": imported_from,
+    }

@@ -67,3 +67,33 @@ def test_overview_opens_on_the_test_set_named_in_the_link(browser, live_url):
     browser.find_element(By.CSS_SELECTOR, '#testset-picker a[data-ts="en-de/toy"]').click()
     WebDriverWait(browser, 10).until(lambda b: bold_link(b) == ["en-de/toy"])
     assert browser.current_url.endswith("#ts=en-de%2Ftoy")
+
+
+def test_shipped_run_opens_on_libreoffice_says_state_once_and_why_segments_have_no_outputs(browser, live_url):
+    """The shipped en-de report: four test sets with the same systems; Bible comes first by name."""
+    from pathlib import Path
+
+    from nmt_site.dashboard import services
+    from tests.site.dashboard.reports import stored_run
+
+    shipped = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "en-de-models.json"
+    run = services.import_report(shipped, label="shipped en-de")
+    browser.get(f"{live_url}/dashboard/?run={run.id}")
+
+    def bold_link(b):
+        links = b.find_elements(By.CSS_SELECTOR, "#testset-picker a")
+        return [a.text for a in links if a.value_of_css_property("font-weight") == "700"]
+
+    WebDriverWait(browser, 30).until(lambda b: bold_link(b))
+    assert bold_link(browser) == ["en-de/libreoffice"]
+    # The drill-down of an imported run says why there are no outputs.
+    browser.get(f"{live_url}/dashboard/runs/{run.id}/segments")
+    note = browser.find_element(By.ID, "no-outputs").text
+    assert "per-segment outputs" in note and "en-de-models.json" in note
+    # A finished run's state is said once, not "done done".
+    measured = stored_run("measured here")
+    measured.progress_message = "done"
+    measured.save()
+    browser.get(f"{live_url}/dashboard/runs/{measured.id}/")
+    state = browser.find_element(By.ID, "run-state").text
+    assert "State: done" in state and "done done" not in state
