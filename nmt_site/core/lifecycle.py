@@ -314,6 +314,17 @@ def still_ours(kind: Kind, pk, attempt: int, **updates) -> bool:
     )
 
 
+def beat_many(kind: Kind, attempts: dict) -> int:
+    """Beat the hearts of several running attempts ({pk: attempt}) in one UPDATE (a batch of jobs); how many are
+    still ours."""
+    if not attempts:
+        return 0
+    mine = Q()
+    for pk, attempt in attempts.items():
+        mine |= Q(pk=pk, attempts=attempt)
+    return kind.model.objects.filter(mine, state=WorkState.RUNNING).update(heartbeat_at=Now())
+
+
 def finish(kind: Kind, pk, attempt: int, **fields) -> QueuedWork | None:
     """running → done for this attempt only; None when it stopped being ours (cancelled, taken over)."""
     done = kind.model.objects.filter(pk=pk, state=WorkState.RUNNING, attempts=attempt).update(
@@ -341,19 +352,27 @@ def cancel(kind: Kind, pk, reason: str = "Cancelled.", **fields) -> QueuedWork |
 
 class heartbeat:
     """``with heartbeat(kind, pk, attempt):`` refresh the row's heartbeat from a thread while the block runs
-    (a long engine call or a measuring phase never looks dead while its process lives)."""
+    (a long engine call or a measuring phase never looks dead while its process lives).
+    ``heartbeat.many(kind, {pk: attempt, ...})`` does it for every row of a batch at once."""
 
     def __init__(self, kind: Kind, pk, attempt: int, interval: float | None = None):
-        self.kind, self.pk, self.attempt = kind, pk, attempt
+        self.kind, self.attempts = kind, {pk: attempt}
         self.interval = settings.NMT_HEARTBEAT_SECONDS if interval is None else interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{pk}", daemon=True)
+
+    @classmethod
+    def many(cls, kind: Kind, attempts: dict, interval: float | None = None) -> heartbeat:
+        (pk, attempt), *_ = attempts.items()
+        beat = cls(kind, pk, attempt, interval)
+        beat.attempts = dict(attempts)
+        return beat
 
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    if not still_ours(self.kind, self.pk, self.attempt):
+                    if not beat_many(self.kind, self.attempts):
                         return  # cancelled or taken over: the work loop notices at its next update
                 except Exception:
                     log.warning("heartbeat of %s %s failed", self.kind.label, self.pk, exc_info=True)
@@ -412,19 +431,35 @@ def recover_dead(kind: Kind, obj: QueuedWork) -> str | None:
 
 def on_task_lost(task_name: str, pk, node: str | None) -> str | None:
     """The worker's main process saw the pool process running this task die (SIGKILL, OOM, hard limit):
-    take the work back at once instead of waiting for its heartbeat to go stale."""
+    take the work back at once instead of waiting for its heartbeat to go stale, with everything else that
+    process held (the other jobs of its batch)."""
     kind = kind_for_task(task_name)
     if kind is None:
         return None
     obj = _reload(kind, pk)
-    if obj is None or obj.state in FINISHED_STATES:
+    if obj is None:
         return None
+    others = recover_process(obj.worker, node, but=obj.pk) if obj.worker else 0
+    outcome = None
     if obj.state == WorkState.QUEUED:  # died before claiming it: only the message was lost
         enqueue(kind, obj.pk, priority=FRONT_PRIORITY, queue=obj.queue or None)
-        return "resent"
-    if is_dead(obj, node):
-        return recover_dead(kind, obj)
-    return None
+        outcome = "resent"
+    elif is_dead(obj, node):
+        outcome = recover_dead(kind, obj)
+    if others:
+        log.warning("%d more rows held by the dead process %s were taken back", others, obj.worker)
+    return outcome
+
+
+def recover_process(worker: str, node: str | None, but=None) -> int:
+    """Take back every running row, of any kind, that the process ``worker`` ("<node>/<pid>") held and that is
+    dead (a batch claims several rows in one process). How many were requeued or failed."""
+    count = 0
+    for kind in kinds():
+        for obj in kind.model.objects.filter(state=WorkState.RUNNING, worker=worker).exclude(pk=but):
+            if is_dead(obj, node) and recover_dead(kind, obj):
+                count += 1
+    return count
 
 
 def queue_keys(queue: str) -> list[str]:
