@@ -37,7 +37,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -284,6 +284,32 @@ def claim(
     return Claim(_publish_pk(kind, pk), attempt=obj.attempts + 1)
 
 
+def claim_many(kind: Kind, pks, worker: str) -> list[Claim]:
+    """queued → running for several rows at once (the rest of a batch), in one conditional UPDATE: only rows still
+    queued and with attempts left are taken (any other is left to its own delivery, which reports or fails it).
+    Each taken row is published like a single claim; the claims come in the order of ``pks``."""
+    if not pks:
+        return []
+    stamp = timezone.now()  # marks this claim's rows: the read back must not pick up anything else
+    with transaction.atomic():
+        kind.model.objects.filter(pk__in=pks, state=WorkState.QUEUED, attempts__lt=settings.NMT_MAX_ATTEMPTS).update(
+            state=WorkState.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=stamp,
+            heartbeat_at=Now(),
+            worker=worker,
+            error="",
+        )
+    order = {str(pk): i for i, pk in enumerate(pks)}
+    claimed = sorted(
+        kind.model.objects.filter(pk__in=pks, state=WorkState.RUNNING, worker=worker, started_at=stamp),
+        key=lambda obj: order[str(obj.pk)],
+    )
+    for obj in claimed:
+        publish(kind, obj)
+    return [Claim(obj, attempt=obj.attempts) for obj in claimed]
+
+
 def resume_delivery(kind: Kind, pk, attempt: int, worker: str) -> QueuedWork | None:
     """The next delivery of the same attempt (a time slice handed over with ``hand_over``): no new claim.
     None when the row is not waiting for it (cancelled, taken back, or already resumed by a duplicate)."""
@@ -331,6 +357,22 @@ def finish(kind: Kind, pk, attempt: int, **fields) -> QueuedWork | None:
         state=WorkState.DONE, finished_at=timezone.now(), **fields
     )
     return _publish_pk(kind, pk) if done else None
+
+
+def finish_many(kind: Kind, results: list[tuple]) -> set:
+    """running → done for several attempts ([(pk, attempt, fields)], a batch) in one transaction; each finished row is
+    published once it is committed. The pks that were still ours (a cancelled one stays cancelled)."""
+    done = set()
+    with transaction.atomic():
+        now = timezone.now()
+        for pk, attempt, fields in results:
+            if kind.model.objects.filter(pk=pk, state=WorkState.RUNNING, attempts=attempt).update(
+                state=WorkState.DONE, finished_at=now, **fields
+            ):
+                done.add(pk)
+    for obj in kind.model.objects.filter(pk__in=done):
+        publish(kind, obj)
+    return done
 
 
 def fail(kind: Kind, pk, attempt: int | None, reason: str) -> QueuedWork | None:
@@ -492,6 +534,38 @@ def ids_in_broker(queues) -> set[str] | None:
     except redis.RedisError as exc:
         log.info("cannot read the broker's queues (%s); queued work is checked next round", exc)
         return None
+
+
+def withdraw(queue: str, pks, scan: int = 1000) -> int:
+    """Take the waiting broker messages for ``pks`` off ``queue`` (kombu's Redis layout, as in ``ids_in_broker``):
+    work a batch has claimed needs no wake-up call any more, and delivering each one only to find its job running
+    or done costs the worker as much CPU as a small translation. Only the oldest ``scan`` messages of each list are
+    looked at (a batch takes the oldest work); one left behind is delivered and does nothing. Should the claiming
+    process die, its rows are taken back and sent again by ``recover_process`` and the sweeper, as any dead
+    attempt's. How many messages were removed."""
+    wanted = {str(pk).encode() for pk in pks}
+    url = settings.CELERY_BROKER_URL
+    if not wanted or not url.startswith(("redis://", "rediss://", "unix://")):
+        return 0
+    client = _redis(url)
+    try:
+        keys = queue_keys(queue)
+        pipe = client.pipeline(transaction=False)
+        for key, raws in zip(keys, _lists(client, keys, scan), strict=True):
+            for raw in raws:
+                if wanted & set(UUID_RE.findall(raw)):
+                    pipe.lrem(key, 0, raw)
+        return sum(pipe.execute())
+    except redis.RedisError as exc:
+        log.info("could not withdraw claimed messages (%s): they will be delivered and do nothing", exc)
+        return 0
+
+
+def _lists(client, keys: list[str], scan: int) -> list[list[bytes]]:
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.lrange(key, -scan, -1)  # kombu pushes on the left and pops on the right: the oldest are last
+    return pipe.execute()
 
 
 def sweep(queues, node: str | None = None) -> dict[str, int]:

@@ -117,21 +117,21 @@ def gather(head: Member, members: list[Member], worker: str) -> None:
         return
     key = _options_key(head.job.options)
     taken = {m.job.pk for m in members}
-    for candidate in small_queued(head.job.queue, head.job.translator).only(
-        "pk", "options", "progress_total", "input_text"
+    wanted = []
+    for pk, options, lines in small_queued(head.job.queue, head.job.translator).values_list(
+        "pk", "options", "progress_total"
     )[: settings.NMT_BATCH_MAX_LINES]:
-        if candidate.pk in taken or _options_key(candidate.options) != key:
+        lines = max(1, lines)
+        if pk in taken or _options_key(options) != key or lines > room:
             continue
-        if len(split_lines(candidate.input_text)) > room:
-            continue
-        claim = lifecycle.claim(KIND, candidate.pk, worker)
-        if not claim.ok:
-            continue  # cancelled, or claimed by another worker meanwhile
-        member = Member.of(claim.obj, claim.attempt)
-        members.append(member)
-        room -= len(member.lines)
+        wanted.append(pk)
+        room -= lines
         if room <= 0:
-            return
+            break
+    # One conditional UPDATE for all of them; a job cancelled or claimed elsewhere meanwhile is simply not taken.
+    claims = lifecycle.claim_many(KIND, wanted, worker)
+    lifecycle.withdraw(head.job.queue, [claim.obj.pk for claim in claims])
+    members.extend(Member.of(claim.obj, claim.attempt) for claim in claims)
 
 
 def run_small(job: TranslationJob, attempt: int, worker: str, load: Callable) -> None:
@@ -153,6 +153,7 @@ def serve_waiting(queue: str, worker: str, load: Callable) -> int:
     for candidate in small_queued(queue).only("pk")[:8]:
         claim = lifecycle.claim(KIND, candidate.pk, worker)
         if claim.ok:
+            lifecycle.withdraw(queue, [candidate.pk])
             head = Member.of(claim.obj, claim.attempt)
             members = [head]
             gather(head, members, worker)
@@ -187,21 +188,20 @@ def run_batch(members: list[Member], load: Callable) -> None:
         return
     chars = [sum(len(line) for line in m.lines) or 1 for m in members]
     batch = {"jobs": len(members), "lines": len(lines), "model_seconds": result.model_seconds}
-    start = 0
+    finished, start = [], 0
     for m, weight in zip(members, chars, strict=True):
         outputs = result.outputs[start : start + len(m.lines)]
         start += len(m.lines)
-        # One output line per input line, always: a stray newline would shift every later line.
-        lifecycle.finish(
-            KIND,
-            m.job.pk,
-            m.attempt,
-            output_text="\n".join(text.replace("\n", " ") for text in outputs),
-            model_seconds=result.model_seconds * weight / sum(chars),
-            progress_done=len(m.lines),
-            progress_total=len(m.lines),
-            batch=batch if len(members) > 1 else {},
-        )
+        fields = {
+            # One output line per input line, always: a stray newline would shift every later line.
+            "output_text": "\n".join(text.replace("\n", " ") for text in outputs),
+            "model_seconds": result.model_seconds * weight / sum(chars),
+            "progress_done": len(m.lines),
+            "progress_total": len(m.lines),
+            "batch": batch if len(members) > 1 else {},
+        }
+        finished.append((m.job.pk, m.attempt, fields))
+    lifecycle.finish_many(KIND, finished)  # one transaction; each job conditional on still being this attempt's
     if len(members) > 1:
         log.info(
             "batch of %d jobs (%d lines) on %s in %.1f ms",

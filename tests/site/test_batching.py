@@ -164,6 +164,9 @@ def test_concurrent_small_jobs_share_one_engine_call_and_get_their_own_output(on
         assert 0 < row.model_seconds < row.batch["model_seconds"]
         assert row.progress_done == row.progress_total == len(row.input_text.split("\n"))
     assert sum(rows[j.pk].model_seconds for j in jobs) == pytest.approx(rows[jobs[0].pk].batch["model_seconds"])
+    # The messages of the jobs the batch took along were withdrawn from the queue, not delivered for nothing.
+    log = rig.worker.log_tail(1_000_000)
+    assert not [j for j in jobs if f"job {j.pk} is already done" in log]
     for job in jobs:  # identical to what the same worker answers for the text alone
         assert rows[job.pk].output_text == _alone(rig, job.input_text)
 
