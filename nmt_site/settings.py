@@ -306,11 +306,11 @@ CELERY_TASK_ACKS_LATE = True  # ack after the task ran, so a crash mid-job leave
 # A killed pool process's message is acknowledged, not put back at the end of the queue: the worker's
 # task_failure hook takes the job back at the front of the queue at once (workers/lifecycle.py).
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
-# The pool process warms its engines before it reports up (measured 1.4 s for the two default Bergamot
-# engines on an idle core, 3-5 s on a loaded one): give it far more than Celery's 4 s default, or a
-# replacement process is killed and replaced in a loop.
+# A new pool process sets its torch threads and starts warming its engines in a background thread before it reports
+# up (core/engine_status.py): that takes milliseconds, but importing torch and the registry on a loaded core takes
+# seconds; give it far more than Celery's 4 s default, or a replacement process is killed and replaced in a loop.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float(
-    "NMT_PROC_ALIVE_TIMEOUT", 60, "seconds a new pool process may take to warm its engines and report up"
+    "NMT_PROC_ALIVE_TIMEOUT", 60, "seconds a new pool process may take to start and report up"
 )
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one job at a time; the others stay in the queue
 CELERY_TASK_SOFT_TIME_LIMIT = NMT_TASK_SOFT_LIMIT

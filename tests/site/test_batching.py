@@ -10,6 +10,7 @@ and Bergamot en→pt; nothing is mocked.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -19,12 +20,14 @@ from collections import Counter
 import pytest
 import redis
 from django.db import connection
+from django.test import Client
 
 from nmt_site.core import lifecycle
 from nmt_site.core.owner import Owner
 from nmt_site.jobs import services
 from nmt_site.jobs.models import TranslationJob
 from tests.translator.test_shipped_checkpoints import SHIPPED_DIR
+from translator.engine import WARM_UP_TEXT
 
 from .conftest import LOG_DIR, _database_url_for_worker
 from .engine_spy import Spy
@@ -275,11 +278,27 @@ def test_a_long_job_lets_small_jobs_through_between_its_chunks(on_rig):
     assert calls[first_chunk + 1] == lines
 
 
-def test_the_gpu_worker_configuration_batches_bigger_on_the_cpu(on_rig, settings):
+def _status(translator: str) -> str | None:
+    translators = Client().get("/api/translators").json()["translators"]
+    return next(t["status"] for t in translators if t["name"] == translator)
+
+
+def _wait_for_status(translator: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _status(translator) != status:
+        assert time.monotonic() < deadline, f"{translator} never became {status}"
+        time.sleep(0.1)
+
+
+def test_the_gpu_worker_configuration_batches_bigger_on_the_cpu_and_reports_its_warm_up(on_rig, settings):
     """NMT_DEVICE=gpu with NMT_ENGINE_DEVICE=cpu: the gpu queue's worker, its bigger batches (128 lines by default,
-    32 on the cpu queue), engines on the CPU. 40 one-line jobs go through in one engine call."""
+    32 on the cpu queue), engines on the CPU. While it warms CTC-GLAT up (held by the spy) the translators API and
+    the translate page say it is loading, then ready; 40 one-line jobs go through in one engine call."""
     rig = on_rig
     queue = f"gpu-batch-{uuid.uuid4().hex[:8]}"
+    settings.NMT_QUEUE = queue
+    assert _status(CTC) is None, "no worker serves this queue yet"
+    rig.spy.hold(WARM_UP_TEXT["en"])
     gpu = rig.start_worker(
         f"batch-gpu-{queue[-8:]}@localhost",
         queues=[queue],
@@ -287,7 +306,13 @@ def test_the_gpu_worker_configuration_batches_bigger_on_the_cpu(on_rig, settings
         include=["tests.site.engine_spy"],
     )
     try:
-        settings.NMT_QUEUE = queue
+        _wait_for_status(CTC, "loading")
+        page = Client().get("/").content.decode()
+        data = json.loads(page.split('id="translators-data" type="application/json">')[1].split("</script>")[0])
+        assert next(t["status"] for t in data if t["name"] == CTC) == "loading"
+        assert 'id="translator-loading"' in page
+        rig.spy.release(WARM_UP_TEXT["en"])
+        _wait_for_status(CTC, "ready")
         texts = [f"{SENTENCES[i % 8]} ({i})" for i in range(40)]
         jobs, _ = _batch_behind_a_held_job(rig, texts)
         rows = _wait([j.pk for j in jobs], rig=rig)
@@ -297,5 +322,6 @@ def test_the_gpu_worker_configuration_batches_bigger_on_the_cpu(on_rig, settings
         assert {c["pid"] for c in calls} <= set(gpu.pool_pids())
         assert all(r.batch["jobs"] == 40 for r in rows.values())
     finally:
+        rig.spy.release(WARM_UP_TEXT["en"])
         gpu.process.terminate()
         gpu.process.wait(timeout=30)
