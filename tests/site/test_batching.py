@@ -19,11 +19,14 @@ from collections import Counter
 
 import pytest
 import redis
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
 from nmt_site.core import lifecycle
 from nmt_site.core.owner import Owner
+from nmt_site.documents import services as doc_services
+from nmt_site.documents.models import DocumentJob
 from nmt_site.jobs import services
 from nmt_site.jobs.models import TranslationJob
 from tests.translator.test_shipped_checkpoints import SHIPPED_DIR
@@ -67,6 +70,7 @@ def rig(django_db_setup, django_db_blocker):
             "DJANGO_SETTINGS_MODULE": "nmt_site.settings",
             "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
             "NMT_CHECKPOINTS_DIR": str(CHECKPOINTS),
+            "NMT_DOC_DIR": str(django_settings.NMT_DOC_DIR),
             "NMT_DEVICE": "cpu",
             "NMT_QUEUE": queues[0],
             "NMT_BENCH_QUEUE": queues[1],
@@ -276,6 +280,32 @@ def test_a_long_job_lets_small_jobs_through_between_its_chunks(on_rig):
     calls = [call["lines"] for call in rig.spy.calls()[rig.calls_before :]]
     first_chunk = next(i for i, c in enumerate(calls) if any(marker in line for line in c))
     assert calls[first_chunk + 1] == lines
+
+
+def test_a_document_lets_small_jobs_through_between_its_batches(on_rig):
+    rig = on_rig
+    marker = f"Doc{uuid.uuid4().hex[:6]}"
+    lines = [f"{marker} the children play in the garden."]
+    lines += [f"Line {i}: the children play in the garden after school." for i in range(1, 64)]
+    rig.spy.hold(marker)
+    doc = doc_services.create_documents(
+        owner=rig.owner, files=[("f.txt", "\n".join(lines).encode())], translator=BERGAMOT
+    )[0]
+    rig.spy.wait_for_call(marker)  # its first batch is in the engine
+    small = [_submit(rig, f"{s} [{i}]", BERGAMOT) for i, s in enumerate(SENTENCES[:3])]
+    rig.spy.release(marker)
+    rows = _wait([j.pk for j in small], rig=rig)
+    deadline = time.monotonic() + 90
+    while DocumentJob.objects.get(pk=doc.pk).state not in FINISHED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    doc = DocumentJob.objects.get(pk=doc.pk)
+    assert doc.state == "done", doc.error
+    for job in small:
+        assert rows[job.pk].state == "done", rows[job.pk].error
+        assert rows[job.pk].finished_at < doc.finished_at, "a small job waited for the whole document"
+    calls = [call["lines"] for call in rig.spy.calls()[rig.calls_before :]]
+    first_batch = next(i for i, c in enumerate(calls) if any(marker in line for line in c))
+    assert calls[first_batch + 1] == [job.input_text for job in small], "right after the document's first batch"
 
 
 def _status(translator: str) -> str | None:
