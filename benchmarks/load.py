@@ -11,7 +11,8 @@ call it was batched in) and queue wait (from the job row), overhead = end-to-end
 Before the stack starts, this process measures the evaluate routine's batch-1 latency
 (``translator.evaluate.measure_latency``) of each engine on the same sentences with the same thread count as the
 worker, so the ratio "site model time at 1 client ÷ evaluate batch-1 p50" compares like with like. The API's
-translation cache is off (``NMT_API_CACHE_SECONDS=0``): every request reaches the worker.
+translation cache is off (``NMT_API_CACHE_SECONDS=0``): every request reaches the worker; the per-address admission
+limits are raised (all clients share 127.0.0.1) but still checked.
 
 Sentences: the first ``--sentences`` of ``<data-dir>/<pair>/<corpus>/test.<source>`` (``python -m translator
 prepare-data`` builds them), each request the next one.
@@ -48,6 +49,11 @@ STACK_ENV = {
     "NMT_BENCH_QUEUE": f"bench-load-{os.getpid()}",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "NMT_API_CACHE_SECONDS": "0",
+    # Every client comes from 127.0.0.1, one caller for the per-address limits: raised so they never refuse a
+    # request, but still checked on each one (their cost is part of the measurement).
+    "NMT_API_REQUESTS_PER_MINUTE": "1000000",
+    "NMT_API_CHARS_PER_MINUTE": "100000000",
+    "NMT_MAX_ACTIVE_WORK": "1000",
 }
 os.environ.update(STACK_ENV)
 
@@ -443,6 +449,7 @@ def main() -> int:
             "batch_max_lines": settings.NMT_BATCH_MAX_LINES,
             "torch_threads": threads,
             "api_cache": "off",
+            "admission_limits": "raised (one client address for all clients), still checked on every request",
         },
         "engines": {},
     }
