@@ -19,10 +19,15 @@ from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from nmt_site.core.daphne_tuning import tune_daphne  # noqa: E402
+from nmt_site.core.threads import apply_torch_threads  # noqa: E402
 from nmt_site.core.websocket_security import NoSuchSocket, SameOriginValidator  # noqa: E402
 from nmt_site.dashboard.routing import websocket_urlpatterns as _dashboard_ws  # noqa: E402
 from nmt_site.documents.routing import websocket_urlpatterns as document_websocket_urlpatterns  # noqa: E402
 from nmt_site.jobs.routing import websocket_urlpatterns  # noqa: E402
+
+# The web process imports torch (the registry) but translates nothing: its thread count is set all the same, so no
+# process of the site runs torch with torch's one-thread-per-core default.
+apply_torch_threads()
 
 websocket_urlpatterns = websocket_urlpatterns + _dashboard_ws  # the dashboard's read-only pushes of run state
 _no_such_socket = [re_path(r"", NoSuchSocket.as_asgi())]  # last: only paths nothing else matched

@@ -176,10 +176,29 @@ if NMT_DEVICE not in ("cpu", "gpu"):
 # NMT_QUEUE overrides the name (the test suite uses its own queue per run, so parallel runs never mix).
 NMT_QUEUE = env.str("NMT_QUEUE", "", "queue name override", internal=True) or NMT_DEVICE
 NMT_MAX_CHARS = env.int("NMT_MAX_CHARS", 5000, "character limit of one text")
-# Engines a worker loads and warms up when its process starts (comma-separated registry names).
+# Engines a worker loads and warms up when its process starts, in a background thread so the worker takes jobs at
+# once (comma-separated registry names; "all" = every registered engine; the page shows which are still loading).
 NMT_WARM_ENGINES = env.list(
-    "NMT_WARM_ENGINES", "bergamot-en-pt,bergamot-pt-en", "engines each worker process loads and warms at start"
+    "NMT_WARM_ENGINES",
+    "all",
+    "engines each worker process loads and warms in the background at start (`all`: every registered one)",
 )
+# torch's default (a thread per core in every process) oversubscribes the cores the workers share: see core/threads.py.
+NMT_TORCH_THREADS = env.int(
+    "NMT_TORCH_THREADS",
+    0,
+    "torch intra-op threads of each worker process; benchmark runs keep their own `threads`",
+    shown="cores ÷ (pool processes + 1), at least 1",
+)
+# The device engines are loaded on: CUDA (fp16) for the gpu queue. "cpu" runs the gpu worker's path on the CPU.
+NMT_ENGINE_DEVICE = env.str(
+    "NMT_ENGINE_DEVICE",
+    "",
+    "device a worker loads engines on (`cpu` runs the gpu worker's path on the CPU)",
+    shown="`cuda` for `NMT_DEVICE=gpu`, else `cpu`",
+)
+if NMT_ENGINE_DEVICE not in ("", "cpu", "cuda") and not NMT_ENGINE_DEVICE.startswith("cuda:"):
+    raise ValueError(f"NMT_ENGINE_DEVICE must be cpu, cuda or cuda:N, not {NMT_ENGINE_DEVICE!r}")
 # A job whose worker died this many times is marked failed instead of being run again.
 NMT_MAX_ATTEMPTS = env.int("NMT_MAX_ATTEMPTS", 3, "worker deaths after which a job is marked failed")
 # Reliability (nmt_site/core/lifecycle.py): a dead worker's job is running again within
@@ -196,6 +215,22 @@ NMT_SWEEP_GRACE_SECONDS = env.float(
 )
 # Lines translated per engine call; progress is published after each chunk.
 NMT_CHUNK_LINES = env.int("NMT_CHUNK_LINES", 16, "lines per engine call (progress is published after each)")
+# Dynamic batching (nmt_site/jobs/batching.py): concurrent small texts for the same engine and options are
+# translated in one engine call.
+NMT_BATCH_WINDOW_MS = env.float(
+    "NMT_BATCH_WINDOW_MS", 5, "how long the first job of a batch waits for others to join it (ms; 0 = no wait)"
+)
+NMT_BATCH_MAX_LINES = env.int(
+    "NMT_BATCH_MAX_LINES",
+    128 if NMT_DEVICE == "gpu" else 32,
+    "most lines in one batched engine call",
+    shown="`32`; `128` on the gpu queue",
+)
+NMT_BATCH_JOB_CHARS = env.int(
+    "NMT_BATCH_JOB_CHARS",
+    1000,
+    "texts up to this long (and `NMT_CHUNK_LINES` lines) are batched with others; longer ones run in chunks",
+)
 
 # --- document translation (nmt_site/documents) -------------------------------------------------------------
 # Uploaded and translated files, under UUID names; never under STATIC_ROOT or any served directory.
@@ -271,11 +306,11 @@ CELERY_TASK_ACKS_LATE = True  # ack after the task ran, so a crash mid-job leave
 # A killed pool process's message is acknowledged, not put back at the end of the queue: the worker's
 # task_failure hook takes the job back at the front of the queue at once (workers/lifecycle.py).
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
-# The pool process warms its engines before it reports up (measured 1.4 s for the two default Bergamot
-# engines on an idle core, 3-5 s on a loaded one): give it far more than Celery's 4 s default, or a
-# replacement process is killed and replaced in a loop.
+# A new pool process sets its torch threads and starts warming its engines in a background thread before it reports
+# up (core/engine_status.py): that takes milliseconds, but importing torch and the registry on a loaded core takes
+# seconds; give it far more than Celery's 4 s default, or a replacement process is killed and replaced in a loop.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float(
-    "NMT_PROC_ALIVE_TIMEOUT", 60, "seconds a new pool process may take to warm its engines and report up"
+    "NMT_PROC_ALIVE_TIMEOUT", 60, "seconds a new pool process may take to start and report up"
 )
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one job at a time; the others stay in the queue
 CELERY_TASK_SOFT_TIME_LIMIT = NMT_TASK_SOFT_LIMIT

@@ -37,7 +37,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -284,6 +284,32 @@ def claim(
     return Claim(_publish_pk(kind, pk), attempt=obj.attempts + 1)
 
 
+def claim_many(kind: Kind, pks, worker: str) -> list[Claim]:
+    """queued → running for several rows at once (the rest of a batch), in one conditional UPDATE: only rows still
+    queued and with attempts left are taken (any other is left to its own delivery, which reports or fails it).
+    Each taken row is published like a single claim; the claims come in the order of ``pks``."""
+    if not pks:
+        return []
+    stamp = timezone.now()  # marks this claim's rows: the read back must not pick up anything else
+    with transaction.atomic():
+        kind.model.objects.filter(pk__in=pks, state=WorkState.QUEUED, attempts__lt=settings.NMT_MAX_ATTEMPTS).update(
+            state=WorkState.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=stamp,
+            heartbeat_at=Now(),
+            worker=worker,
+            error="",
+        )
+    order = {str(pk): i for i, pk in enumerate(pks)}
+    claimed = sorted(
+        kind.model.objects.filter(pk__in=pks, state=WorkState.RUNNING, worker=worker, started_at=stamp),
+        key=lambda obj: order[str(obj.pk)],
+    )
+    for obj in claimed:
+        publish(kind, obj)
+    return [Claim(obj, attempt=obj.attempts) for obj in claimed]
+
+
 def resume_delivery(kind: Kind, pk, attempt: int, worker: str) -> QueuedWork | None:
     """The next delivery of the same attempt (a time slice handed over with ``hand_over``): no new claim.
     None when the row is not waiting for it (cancelled, taken back, or already resumed by a duplicate)."""
@@ -314,12 +340,39 @@ def still_ours(kind: Kind, pk, attempt: int, **updates) -> bool:
     )
 
 
+def beat_many(kind: Kind, attempts: dict) -> int:
+    """Beat the hearts of several running attempts ({pk: attempt}) in one UPDATE (a batch of jobs); how many are
+    still ours."""
+    if not attempts:
+        return 0
+    mine = Q()
+    for pk, attempt in attempts.items():
+        mine |= Q(pk=pk, attempts=attempt)
+    return kind.model.objects.filter(mine, state=WorkState.RUNNING).update(heartbeat_at=Now())
+
+
 def finish(kind: Kind, pk, attempt: int, **fields) -> QueuedWork | None:
     """running → done for this attempt only; None when it stopped being ours (cancelled, taken over)."""
     done = kind.model.objects.filter(pk=pk, state=WorkState.RUNNING, attempts=attempt).update(
         state=WorkState.DONE, finished_at=timezone.now(), **fields
     )
     return _publish_pk(kind, pk) if done else None
+
+
+def finish_many(kind: Kind, results: list[tuple]) -> set:
+    """running → done for several attempts ([(pk, attempt, fields)], a batch) in one transaction; each finished row is
+    published once it is committed. The pks that were still ours (a cancelled one stays cancelled)."""
+    done = set()
+    with transaction.atomic():
+        now = timezone.now()
+        for pk, attempt, fields in results:
+            if kind.model.objects.filter(pk=pk, state=WorkState.RUNNING, attempts=attempt).update(
+                state=WorkState.DONE, finished_at=now, **fields
+            ):
+                done.add(pk)
+    for obj in kind.model.objects.filter(pk__in=done):
+        publish(kind, obj)
+    return done
 
 
 def fail(kind: Kind, pk, attempt: int | None, reason: str) -> QueuedWork | None:
@@ -341,19 +394,27 @@ def cancel(kind: Kind, pk, reason: str = "Cancelled.", **fields) -> QueuedWork |
 
 class heartbeat:
     """``with heartbeat(kind, pk, attempt):`` refresh the row's heartbeat from a thread while the block runs
-    (a long engine call or a measuring phase never looks dead while its process lives)."""
+    (a long engine call or a measuring phase never looks dead while its process lives).
+    ``heartbeat.many(kind, {pk: attempt, ...})`` does it for every row of a batch at once."""
 
     def __init__(self, kind: Kind, pk, attempt: int, interval: float | None = None):
-        self.kind, self.pk, self.attempt = kind, pk, attempt
+        self.kind, self.attempts = kind, {pk: attempt}
         self.interval = settings.NMT_HEARTBEAT_SECONDS if interval is None else interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{pk}", daemon=True)
+
+    @classmethod
+    def many(cls, kind: Kind, attempts: dict, interval: float | None = None) -> heartbeat:
+        (pk, attempt), *_ = attempts.items()
+        beat = cls(kind, pk, attempt, interval)
+        beat.attempts = dict(attempts)
+        return beat
 
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    if not still_ours(self.kind, self.pk, self.attempt):
+                    if not beat_many(self.kind, self.attempts):
                         return  # cancelled or taken over: the work loop notices at its next update
                 except Exception:
                     log.warning("heartbeat of %s %s failed", self.kind.label, self.pk, exc_info=True)
@@ -412,19 +473,35 @@ def recover_dead(kind: Kind, obj: QueuedWork) -> str | None:
 
 def on_task_lost(task_name: str, pk, node: str | None) -> str | None:
     """The worker's main process saw the pool process running this task die (SIGKILL, OOM, hard limit):
-    take the work back at once instead of waiting for its heartbeat to go stale."""
+    take the work back at once instead of waiting for its heartbeat to go stale, with everything else that
+    process held (the other jobs of its batch)."""
     kind = kind_for_task(task_name)
     if kind is None:
         return None
     obj = _reload(kind, pk)
-    if obj is None or obj.state in FINISHED_STATES:
+    if obj is None:
         return None
+    others = recover_process(obj.worker, node, but=obj.pk) if obj.worker else 0
+    outcome = None
     if obj.state == WorkState.QUEUED:  # died before claiming it: only the message was lost
         enqueue(kind, obj.pk, priority=FRONT_PRIORITY, queue=obj.queue or None)
-        return "resent"
-    if is_dead(obj, node):
-        return recover_dead(kind, obj)
-    return None
+        outcome = "resent"
+    elif is_dead(obj, node):
+        outcome = recover_dead(kind, obj)
+    if others:
+        log.warning("%d more rows held by the dead process %s were taken back", others, obj.worker)
+    return outcome
+
+
+def recover_process(worker: str, node: str | None, but=None) -> int:
+    """Take back every running row, of any kind, that the process ``worker`` ("<node>/<pid>") held and that is
+    dead (a batch claims several rows in one process). How many were requeued or failed."""
+    count = 0
+    for kind in kinds():
+        for obj in kind.model.objects.filter(state=WorkState.RUNNING, worker=worker).exclude(pk=but):
+            if is_dead(obj, node) and recover_dead(kind, obj):
+                count += 1
+    return count
 
 
 def queue_keys(queue: str) -> list[str]:
@@ -457,6 +534,38 @@ def ids_in_broker(queues) -> set[str] | None:
     except redis.RedisError as exc:
         log.info("cannot read the broker's queues (%s); queued work is checked next round", exc)
         return None
+
+
+def withdraw(queue: str, pks, scan: int = 1000) -> int:
+    """Take the waiting broker messages for ``pks`` off ``queue`` (kombu's Redis layout, as in ``ids_in_broker``):
+    work a batch has claimed needs no wake-up call any more, and delivering each one only to find its job running
+    or done costs the worker as much CPU as a small translation. Only the oldest ``scan`` messages of each list are
+    looked at (a batch takes the oldest work); one left behind is delivered and does nothing. Should the claiming
+    process die, its rows are taken back and sent again by ``recover_process`` and the sweeper, as any dead
+    attempt's. How many messages were removed."""
+    wanted = {str(pk).encode() for pk in pks}
+    url = settings.CELERY_BROKER_URL
+    if not wanted or not url.startswith(("redis://", "rediss://", "unix://")):
+        return 0
+    client = _redis(url)
+    try:
+        keys = queue_keys(queue)
+        pipe = client.pipeline(transaction=False)
+        for key, raws in zip(keys, _lists(client, keys, scan), strict=True):
+            for raw in raws:
+                if wanted & set(UUID_RE.findall(raw)):
+                    pipe.lrem(key, 0, raw)
+        return sum(pipe.execute())
+    except redis.RedisError as exc:
+        log.info("could not withdraw claimed messages (%s): they will be delivered and do nothing", exc)
+        return 0
+
+
+def _lists(client, keys: list[str], scan: int) -> list[list[bytes]]:
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.lrange(key, -scan, -1)  # kombu pushes on the left and pops on the right: the oldest are last
+    return pipe.execute()
 
 
 def sweep(queues, node: str | None = None) -> dict[str, int]:

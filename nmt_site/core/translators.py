@@ -57,5 +57,6 @@ def validate_options(info: EngineInfo, options) -> dict:
 
 
 def engine_device() -> str:
-    # The registry speaks torch device names; the site speaks queue names.
-    return "cuda" if settings.NMT_DEVICE == "gpu" else "cpu"
+    # The registry speaks torch device names; the site speaks queue names. NMT_ENGINE_DEVICE overrides (the tests run
+    # the gpu worker's path on the CPU).
+    return settings.NMT_ENGINE_DEVICE or ("cuda" if settings.NMT_DEVICE == "gpu" else "cpu")

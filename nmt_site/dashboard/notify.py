@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import async_to_sync
 from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
+
+from nmt_site.core.group_send import group_send
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def publish_run(run) -> None:
     message = {"type": "run.update", "run": run.as_dict()}
     try:
         for group in (group_name(run.id), ALL_RUNS_GROUP):
-            async_to_sync(layer.group_send)(group, message)
+            group_send(group, message)
     except SoftTimeLimitExceeded:
         raise
     except Exception:  # Redis down: the measurement goes on

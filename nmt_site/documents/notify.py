@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import async_to_sync
 from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
+
+from nmt_site.core.group_send import group_send
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def publish_document(payload: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(payload["id"]), {"type": "document.update", "document": payload})
+        group_send(group_name(payload["id"]), {"type": "document.update", "document": payload})
     except SoftTimeLimitExceeded:
         raise
     except Exception:

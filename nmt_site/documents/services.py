@@ -26,6 +26,7 @@ from django.utils import timezone
 from nmt_site.core import admission, lifecycle
 from nmt_site.core.lifecycle import worker_name
 from nmt_site.core.translators import choose_translator, engine_device
+from nmt_site.jobs.batching import serve_waiting
 from translator.engine import EngineError
 from translator.registry import load_engine
 from translator.sentences import split_sentences
@@ -309,7 +310,9 @@ def run_document(
     try:
         with lifecycle.heartbeat(KIND, job.pk, attempt):
             engine = load(job.translator, device=engine_device())
-            finished = _translate_segments(job, attempt, engine)
+            # Between two batches the small text jobs waiting on the queue go through: a document never holds them
+            # up for more than one batch (nmt_site/jobs/batching.py).
+            finished = _translate_segments(job, attempt, engine, serve=lambda: serve_waiting(job.queue, worker, load))
             if not finished:
                 return DocumentJob.objects.filter(pk=job.pk).first()  # sliced (continued elsewhere) or lost
             return _finish(job, attempt)
@@ -345,8 +348,9 @@ def _next_group(pending: list[Segment], cache: dict[str, str], batch: int) -> tu
     return group, new
 
 
-def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
-    """Translate the stored segments that have no translation yet, one batch per transaction.
+def _translate_segments(job: DocumentJob, attempt: int, engine, serve: Callable[[], object] = lambda: None) -> bool:
+    """Translate the stored segments that have no translation yet, one batch per transaction, and call ``serve``
+    between two batches.
 
     Returns True when all are translated; False after handing the rest to a continuation task (time slice).
     Raises _LostJob when the job is no longer ours.
@@ -400,6 +404,7 @@ def _translate_segments(job: DocumentJob, attempt: int, engine) -> bool:
             if not lifecycle.hand_over(KIND, job.pk, attempt, continuation_of=attempt):
                 raise _LostJob()
             return False
+        serve()
 
 
 def _finish(job: DocumentJob, attempt: int) -> DocumentJob | None:

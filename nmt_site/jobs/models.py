@@ -29,7 +29,10 @@ class TranslationJob(OwnedWork):
     # Lines translated so far / in total, for progress display.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # The job's share of its engine call's time: the whole call when it ran alone (see jobs/batching.py).
     model_seconds = models.FloatField(null=True, blank=True)
+    # The engine call it was translated in, when batched with other jobs: {"jobs", "lines", "model_seconds"}.
+    batch = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-queued_at"]
@@ -52,5 +55,6 @@ class TranslationJob(OwnedWork):
             "progress": {"done": self.progress_done, "total": self.progress_total},
             "queue_seconds": self.queue_seconds,
             "model_seconds": self.model_seconds,
+            "batch": self.batch,
             "total_seconds": self.total_seconds,
         }

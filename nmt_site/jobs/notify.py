@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import async_to_sync
 from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
+
+from nmt_site.core.group_send import group_send
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def publish_job(job) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(job.id), {"type": "job.update", "job": job.as_dict()})
+        group_send(group_name(job.id), {"type": "job.update", "job": job.as_dict()})
     except SoftTimeLimitExceeded:
         raise  # the task's time limit, not a publishing problem: the job must stop
     except Exception:  # Redis down or slow: the job itself must go on; pages fall back to fetching state
@@ -35,9 +36,7 @@ def publish_refinement(job_id, step: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            group_name(job_id), {"type": "job.refinement", "job": str(job_id), "step": step}
-        )
+        group_send(group_name(job_id), {"type": "job.refinement", "job": str(job_id), "step": step})
     except SoftTimeLimitExceeded:
         raise
     except Exception:

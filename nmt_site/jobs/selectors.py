@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from nmt_site.core.engine_status import engine_states
 from nmt_site.core.owner import Owner, get_owned, owner_from_request, owner_from_scope
 from translator.registry import list_engines
 
@@ -19,8 +22,11 @@ __all__ = [
 
 
 def translators() -> list[dict]:
-    """All registered translators as plain dicts (name, family, pair, ...), listing never loads weights."""
-    return [info.as_dict() for info in list_engines()]
+    """All registered translators as plain dicts (name, family, pair, ...), listing never loads weights.
+    ``status`` is what the workers of this site's queue report: "ready", "loading" (still warming up), "failed",
+    or None (no worker reports it)."""
+    states = engine_states(settings.NMT_QUEUE)
+    return [{**info.as_dict(), "status": states.get(info.name)} for info in list_engines()]
 
 
 def language_pairs() -> list[str]:

@@ -20,31 +20,21 @@ from nmt_site.core.admission import Caller
 from nmt_site.core.jsontext import has_lone_surrogate
 from nmt_site.core.lifecycle import worker_name
 from nmt_site.core.owner import Owner
-from nmt_site.core.translators import choose_translator, engine_device, validate_options
+from nmt_site.core.translators import choose_translator, validate_options
 from translator.engine import EngineError
 from translator.registry import load_engine
 
+from . import batching
 from .errors import JobNotFound, JobRequestError
+from .kind import KIND, TRANSLATE_TASK
 from .models import JobState, TranslationJob
 from .notify import publish_job, publish_refinement
 from .selectors import get_owned_job
 
 log = logging.getLogger(__name__)
 
-TRANSLATE_TASK = "workers.tasks.translate_job"
 # Progress is pushed to the page at most this often, however small the chunks are.
 PROGRESS_INTERVAL_SECONDS = 0.25
-
-KIND = lifecycle.register(
-    lifecycle.Kind(
-        label="job",
-        model=TranslationJob,
-        task=TRANSLATE_TASK,
-        queue=lambda: settings.NMT_QUEUE,
-        notify=publish_job,
-        doing="running this job",
-    )
-)
 
 
 # --- creating jobs (web process) ---------------------------------------------------------------------------
@@ -138,7 +128,7 @@ def cancel_job(job_id, owner: Owner) -> TranslationJob:
 
 def split_lines(text: str) -> list[str]:
     """Translate line by line so the output keeps the input's line and paragraph structure."""
-    return text.split("\n")
+    return batching.split_lines(text)
 
 
 def fail_job(job_id, reason: str) -> TranslationJob | None:
@@ -147,25 +137,28 @@ def fail_job(job_id, reason: str) -> TranslationJob | None:
 
 
 def run_job(job_id, *, worker: str, load: Callable = load_engine) -> TranslationJob | None:
-    """Run one delivery of the translate task. Safe to call any number of times for the same job."""
+    """Run one delivery of the translate task. Safe to call any number of times for the same job.
+
+    A small job is translated in one batch with the other small jobs waiting for the same engine (batching.py);
+    a long one in chunks, serving the waiting small jobs between two chunks; a refinement job streams its steps."""
     claim = lifecycle.claim(KIND, job_id, worker)
     if not claim.ok:
         return claim.obj
     job, attempt = claim.obj, claim.attempt
+    if batching.is_small(job):
+        batching.run_small(job, attempt, worker, load)
+        return TranslationJob.objects.filter(pk=job.pk).first()
     try:
         with lifecycle.heartbeat(KIND, job.pk, attempt):
-            engine = load(job.translator, device=engine_device())
-            run = _translate_refining if job.refine else _translate_resumable
-            outcome = run(job, attempt, engine)
-    except EngineError as exc:
-        return lifecycle.fail(KIND, job.pk, attempt, f"The translator refused the input: {exc}")
-    except SoftTimeLimitExceeded:
-        return lifecycle.fail(
-            KIND, job.pk, attempt, "The job ran past its time limit and was stopped; try a shorter text."
-        )
-    except Exception as exc:  # a bug or a broken model: the job must not stay running
-        log.exception("job %s failed", job.pk)
-        return lifecycle.fail(KIND, job.pk, attempt, f"Internal error in the translator ({type(exc).__name__}).")
+            engine = batching.engine_for(job.translator, load)
+            if job.refine:
+                outcome = _translate_refining(job, attempt, engine)
+            else:
+                outcome = _translate_resumable(job, attempt, engine, serve=lambda: _serve(job, worker, load))
+    except Exception as exc:  # the job must not stay running, whatever went wrong
+        if not isinstance(exc, (EngineError, SoftTimeLimitExceeded)):
+            log.exception("job %s failed", job.pk)
+        return lifecycle.fail(KIND, job.pk, attempt, batching.failure_reason(exc))
     if outcome is None:
         log.info("job %s was cancelled or taken over while running", job.pk)
         return TranslationJob.objects.filter(pk=job.pk).first()
@@ -174,8 +167,17 @@ def run_job(job_id, *, worker: str, load: Callable = load_engine) -> Translation
     return TranslationJob.objects.filter(pk=job.pk).first()
 
 
-def _translate_resumable(job: TranslationJob, attempt: int, engine) -> tuple[str, float] | None:
-    """Translate the job's lines in chunks, storing each chunk as it completes.
+def _serve(job: TranslationJob, worker: str, load: Callable) -> None:
+    """Between two chunks of a long job: one batch of the small jobs waiting on its queue."""
+    served = batching.serve_waiting(job.queue, worker, load)
+    if served:
+        log.info("job %s let %d small job(s) through between two chunks", job.pk, served)
+
+
+def _translate_resumable(
+    job: TranslationJob, attempt: int, engine, serve: Callable[[], None] = lambda: None
+) -> tuple[str, float] | None:
+    """Translate the job's lines in chunks, storing each chunk as it completes, and call ``serve`` between two.
 
     A retry after a crash resumes after the last stored chunk. Returns None if the job stopped being ours
     (cancelled) between chunks.
@@ -209,6 +211,8 @@ def _translate_resumable(job: TranslationJob, attempt: int, engine) -> tuple[str
             last_publish = now
             job.refresh_from_db()
             publish_job(job)
+        if done < len(lines):
+            serve()
     return "\n".join(outputs), model_seconds
 
 
@@ -247,6 +251,7 @@ def _translate_refining(job: TranslationJob, attempt: int, engine) -> tuple[str,
 
 __all__ = [
     "KIND",
+    "TRANSLATE_TASK",
     "JobNotFound",
     "JobState",
     "Owner",

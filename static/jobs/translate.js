@@ -34,7 +34,7 @@
   function fillTranslators(keep) {
     const previous = keep || trSel.value;
     trSel.innerHTML = "";
-    for (const t of pairTranslators()) trSel.add(new Option(`${t.name} (${t.family})`, t.name));
+    for (const t of pairTranslators()) trSel.add(new Option(`${t.name} (${t.family})${loadingNote(t)}`, t.name));
     if ([...trSel.options].some((o) => o.value === previous)) trSel.value = previous;
     fillCompareList();
     showTranslatorInfo();
@@ -44,11 +44,25 @@
     const t = translators.find((t) => t.name === trSel.value);
     const params = t && t.parameters ? ` · ${(t.parameters / 1e6).toFixed(1)}M parameters` : "";
     $("translator-info").textContent = t ? `${t.family} · ${t.architecture}${params}` : "No translator for this pair.";
+    $("translator-loading").hidden = !(t && t.status === "loading");
     refineToggle.disabled = !iterative(t);
     if (!iterative(t)) refineToggle.checked = false;
     refineToggle.parentElement.title = iterative(t) ? "" : "Only iterative (mask-predict) translators refine.";
     updateCounter();
   }
+  // The workers warm every translator in the background when they start; until one is warm its first job waits.
+  const loadingNote = (t) => (t.status === "loading" ? " — loading…" : "");
+  async function refreshStatuses() {
+    try {
+      const resp = await fetch("/api/translators", { headers: { Accept: "application/json" } });
+      if (!resp.ok) return;
+      const fresh = new Map((await resp.json()).translators.map((t) => [t.name, t.status]));
+      for (const t of translators) t.status = fresh.get(t.name);
+      fillTranslators();
+    } catch (e) { /* offline: try again on the next tick */ }
+    if (translators.some((t) => t.status === "loading")) setTimeout(refreshStatuses, 2000);
+  }
+  if (translators.some((t) => t.status === "loading")) setTimeout(refreshStatuses, 2000);
   function fillCompareList() {
     const chosen = new Set([...compareList.querySelectorAll("input:checked")].map((i) => i.value));
     compareList.querySelectorAll("label").forEach((l) => l.remove());
@@ -63,7 +77,7 @@
       box.type = "checkbox";
       box.value = t.name;
       box.checked = chosen.size ? chosen.has(t.name) : true;
-      label.append(box, ` ${t.name} (${t.family})`);
+      label.append(box, ` ${t.name} (${t.family})${loadingNote(t)}`);
       compareList.append(label);
     }
   }
@@ -159,7 +173,8 @@
       output.textContent = job.output;
       copyBtn.disabled = false;
       status.textContent = `Done (${job.translator})`;
-      latency.textContent = `queue wait ${ms(job.queue_seconds)} · model ${ms(job.model_seconds)} · ` +
+      const batch = job.batch && job.batch.jobs > 1 ? ` (its share of a batch of ${job.batch.jobs} texts)` : "";
+      latency.textContent = `queue wait ${ms(job.queue_seconds)} · model ${ms(job.model_seconds)}${batch} · ` +
         `total ${ms(job.total_seconds)} · in the browser ${Math.round(entry.arrivedAt - entry.sentAt)} ms`;
       showError("");
     } else if (job.state === "failed" || job.state === "cancelled") {

@@ -70,9 +70,26 @@ class FaultRig:
 
     # --- workers ----------------------------------------------------------------------------------------
 
-    def start_worker(self, name: str, concurrency: int = 1, wait: bool = True) -> Worker:
+    def start_worker(
+        self,
+        name: str,
+        concurrency: int = 1,
+        wait: bool = True,
+        queues: list[str] | None = None,
+        env: dict | None = None,
+        include: list[str] | None = None,
+    ) -> Worker:
+        """A worker on the rig's Redis (``queues``, else the rig's; ``env`` on top of the rig's; ``include``: more
+        modules the worker imports, e.g. tests.site.engine_spy)."""
         log_path = self.workdir / f"worker-{name.split('@')[0]}.log"
-        env = {**os.environ, **self.env, "REDIS_URL": self.url, "CELERY_BROKER_URL": self.url, "C_FORCE_ROOT": "1"}
+        env = {
+            **os.environ,
+            **self.env,
+            **(env or {}),
+            "REDIS_URL": self.url,
+            "CELERY_BROKER_URL": self.url,
+            "C_FORCE_ROOT": "1",
+        }
         with open(log_path, "w") as log:
             process = subprocess.Popen(
                 [
@@ -83,7 +100,7 @@ class FaultRig:
                     "nmt_site",
                     "worker",
                     "-Q",
-                    ",".join(self.queues),
+                    ",".join(queues or self.queues),
                     "--pool",
                     "prefork",
                     "--concurrency",
@@ -95,6 +112,7 @@ class FaultRig:
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
+                    *(["--include", ",".join(include)] if include else []),
                 ],
                 cwd=ROOT,
                 env=env,
