@@ -138,7 +138,7 @@ def test_corruption_and_loss_weights():
 
 def test_unrolled_denoising_learns_synthetic_task():
     model = build(Diffusion, dict(TINY, unroll_steps=1))
-    train(model, 400)
+    train(model, 600)
     batch, refs = held_out()
     outputs, _ = model.generate(batch.src, **model.decoding_defaults)
     assert exact_match(outputs, refs) >= 0.9
